@@ -16,18 +16,16 @@ def metronome_cc_test(name, copts = [], deps = [], **kwargs):
         **kwargs
     )
 
-def cc_grpc_library(name, srcs, proto_root, grpc = True, deps = [], **kwargs):
+def cc_grpc_library(name, srcs, grpc = True, deps = [], **kwargs):
     """Runs protoc (and grpc_cpp_plugin) from Debian on `srcs` in a genrule.
 
-    Generated code is not ours, so it is compiled without -Werror.
+    Imports are relative to the package directory. Generated code is not ours, so it is
+    compiled without -Werror.
     """
-    pkg = native.package_name()
-    root = (pkg + "/" if pkg else "") + proto_root
+    root = native.package_name() or "."
     hdrs, ccs = [], []
     for src in srcs:
-        if not src.startswith(proto_root + "/"):
-            fail("proto %s must be under %s/" % (src, proto_root))
-        rel = src[len(proto_root) + 1:-len(".proto")]
+        rel = src[:-len(".proto")]
         hdrs.append(rel + ".pb.h")
         ccs.append(rel + ".pb.cc")
         if grpc:

@@ -1,5 +1,6 @@
 #include "common/federation.h"
 
+#include <cctype>
 #include <set>
 
 #include "common/assert.h"
@@ -15,6 +16,12 @@ std::optional<Federation> Federation::Make(const FederationSpec& spec, std::stri
   if (spec.chain_id.empty() || spec.chain_id.size() > kChainIdBytesMax) {
     *error = "chain_id: must be 1 to " + std::to_string(kChainIdBytesMax) + " bytes";
     return std::nullopt;
+  }
+  for (char c : spec.chain_id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      *error = "chain_id: only letters, digits, '-', '_' and '.' are allowed";
+      return std::nullopt;
+    }
   }
   if (count == 0 || count > kFederationMembersMax) {
     *error = "members: need 1 to " + std::to_string(kFederationMembersMax) + " members, have " +
