@@ -74,6 +74,8 @@ class Reader {
  public:
   Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
   explicit Reader(const Bytes& data) : Reader(data.data(), data.size()) {}
+  // A Reader borrows its bytes; reading a temporary would leave it dangling.
+  explicit Reader(Bytes&& data) = delete;
 
   uint8_t U8();
   uint16_t U16();
