@@ -49,7 +49,9 @@ Header DecodeHeader(Reader* reader) {
   return header;
 }
 
-Hash256 HeaderHash(const Header& header) { return TaggedHash(kTagHeaderHash, EncodeHeader(header)); }
+Hash256 HeaderHash(const Header& header) {
+  return TaggedHash(kTagHeaderHash, EncodeHeader(header));
+}
 
 void EncodeTransaction(const Transaction& transaction, Writer* writer) {
   writer->Kind(ArtefactKind::kTransaction);

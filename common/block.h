@@ -25,7 +25,7 @@ constexpr uint32_t kBodyTransactionsMax = 1 << 16;
 struct Header {
   Hash256 parent_hash{};
   uint64_t height = 0;
-  uint64_t view = 0;      // The view whose leader proposed the block.
+  uint64_t view = 0;          // The view whose leader proposed the block.
   Hash256 post_state_hash{};  // The ledger hash after executing the body.
   Hash256 content_root{};     // MerkleRoot of the body's transaction leaves.
 

@@ -111,8 +111,7 @@ void Reader::Fail(std::string reason) {
 
 void Reader::ExpectEnd() {
   if (ok() && offset_ != size_) {
-    Fail(std::to_string(size_ - offset_) + " trailing bytes after byte " +
-         std::to_string(offset_));
+    Fail(std::to_string(size_ - offset_) + " trailing bytes after byte " + std::to_string(offset_));
   }
 }
 

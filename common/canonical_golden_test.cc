@@ -45,7 +45,9 @@ class CanonicalGoldenTest : public ::testing::Test {
       test_, testing::MakeTestCandidate("devchain", 1000), 2);
 };
 
-TEST_F(CanonicalGoldenTest, Header) { ExpectGolden("header", EncodeHeader(certificate_.headers[0])); }
+TEST_F(CanonicalGoldenTest, Header) {
+  ExpectGolden("header", EncodeHeader(certificate_.headers[0]));
+}
 
 TEST_F(CanonicalGoldenTest, Transaction) {
   ExpectGolden("candidate_transaction", EncodeTransaction(certificate_.candidate));

@@ -77,8 +77,8 @@ TEST_F(CheckpointCertificateTest, EachCheckHasItsOwnVerdict) {
 
 TEST_F(CheckpointCertificateTest, CandidateForAnotherChainIsRejected) {
   const testing::TestFederation other_chain = testing::MakeTestFederation(4, "litecoin-regtest");
-  const Bytes encoded = EncodeCheckpointCertificate(
-      testing::MakeCertificateSignedByQuorum(other_chain, candidate_));
+  const Bytes encoded =
+      EncodeCheckpointCertificate(testing::MakeCertificateSignedByQuorum(other_chain, candidate_));
   EXPECT_EQ(Verify(other_chain.federation, encoded).verdict, CertificateVerdict::kWrongChain);
 }
 

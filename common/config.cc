@@ -107,7 +107,8 @@ std::optional<ConfigValue> FromText(const std::string& text, ConfigType type) {
 void CollectLeafKeys(const toml::table& table, const std::string& prefix,
                      std::vector<std::string>* keys) {
   for (const auto& [key, node] : table) {
-    const std::string path = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    const std::string path =
+        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
     if (const toml::table* child = node.as_table()) {
       CollectLeafKeys(*child, path, keys);
     } else {
@@ -150,7 +151,8 @@ absl::StatusOr<Config> Config::Load(const std::vector<ConfigKey>& schema, const 
       if (known == by_name.end()) return KeyError(key, path, "unknown key");
       std::optional<ConfigValue> value =
           FromToml(*parsed->at_path(key).node(), known->second->type);
-      if (!value) return KeyError(key, path, std::string("must be ") + TypeName(known->second->type));
+      if (!value)
+        return KeyError(key, path, std::string("must be ") + TypeName(known->second->type));
       config.values_[key] = *value;
       config.sources_[key] = path;
     }
@@ -175,7 +177,8 @@ absl::StatusOr<Config> Config::Load(const std::vector<ConfigKey>& schema, const 
     auto known = by_name.find(key);
     if (known == by_name.end()) return KeyError(key, "--set", "unknown key");
     std::optional<ConfigValue> value = FromText(assignment.substr(equals + 1), known->second->type);
-    if (!value) return KeyError(key, "--set", std::string("must be ") + TypeName(known->second->type));
+    if (!value)
+      return KeyError(key, "--set", std::string("must be ") + TypeName(known->second->type));
     config.values_[key] = *value;
     config.sources_[key] = "--set";
   }

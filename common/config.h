@@ -32,8 +32,8 @@ struct ConfigKey {
 class Config {
  public:
   // `path` may be empty (no file). `environment` maps variable names to values.
-  static absl::StatusOr<Config> Load(const std::vector<ConfigKey>& schema,
-                                     const std::string& path, const std::string& env_prefix,
+  static absl::StatusOr<Config> Load(const std::vector<ConfigKey>& schema, const std::string& path,
+                                     const std::string& env_prefix,
                                      const std::map<std::string, std::string>& environment,
                                      const std::vector<std::string>& overrides);
 

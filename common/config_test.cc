@@ -22,16 +22,18 @@ std::string WriteConfig(const std::string& name, const std::string& text) {
 }
 
 TEST(ConfigTest, FileValuesOverrideDefaults) {
-  const std::string path = WriteConfig(
-      "a.toml", "listen = \"127.0.0.1:1\"\n[consensus]\ntimeout_ms = 250\npeers = []\n"
-                "\n");
+  const std::string path =
+      WriteConfig("a.toml",
+                  "listen = \"127.0.0.1:1\"\n[consensus]\ntimeout_ms = 250\npeers = []\n"
+                  "\n");
   // `peers` under [consensus] is unknown; the file is rejected naming it.
   absl::StatusOr<Config> config = Config::Load(kSchema, path, "METRONOME_TEST_", {}, {});
   ASSERT_FALSE(config.ok());
   EXPECT_NE(config.status().message().find("consensus.peers"), std::string::npos);
 
   const std::string good = WriteConfig(
-      "b.toml", "listen = \"127.0.0.1:1\"\npeers = [\"a\", \"b\"]\n[consensus]\ntimeout_ms = 250\n");
+      "b.toml",
+      "listen = \"127.0.0.1:1\"\npeers = [\"a\", \"b\"]\n[consensus]\ntimeout_ms = 250\n");
   config = Config::Load(kSchema, good, "METRONOME_TEST_", {}, {});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->Int("consensus.timeout_ms"), 250);

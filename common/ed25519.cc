@@ -41,8 +41,7 @@ SigningKey::~SigningKey() {
 
 Signature SigningKey::Sign(const uint8_t* message, size_t size) const {
   Signature signature;
-  const int rc =
-      crypto_sign_detached(signature.data(), nullptr, message, size, secret_key_.data());
+  const int rc = crypto_sign_detached(signature.data(), nullptr, message, size, secret_key_.data());
   METRONOME_ASSERT(rc == 0);
   return signature;
 }
@@ -72,8 +71,7 @@ Signature SignTagged(const SigningKey& key, std::string_view domain_tag,
 }
 
 bool VerifyTagged(const PublicKey& public_key, std::string_view domain_tag,
-                  const Hash256& federation_id, const Bytes& payload,
-                  const Signature& signature) {
+                  const Hash256& federation_id, const Bytes& payload, const Signature& signature) {
   return VerifySignature(public_key, TaggedMessage(domain_tag, federation_id, payload), signature);
 }
 

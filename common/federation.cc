@@ -41,8 +41,9 @@ std::optional<Federation> Federation::Make(const FederationSpec& spec, std::stri
   }
   const uint32_t f = spec.f.value_or(DefaultF(n));
   if (f > DefaultF(n)) {
-    *error = "f: " + std::to_string(f) + " is above floor((n-1)/3) = " +
-             std::to_string(DefaultF(n)) + " for n = " + std::to_string(n);
+    *error = "f: " + std::to_string(f) +
+             " is above floor((n-1)/3) = " + std::to_string(DefaultF(n)) +
+             " for n = " + std::to_string(n);
     return std::nullopt;
   }
   const uint32_t q = QuorumSize(n, f);

@@ -33,8 +33,8 @@ absl::StatusOr<Federation> ParseFederationToml(const std::string& text) {
   absl::StatusOr<toml::table> parsed = ParseToml(text, "federation file");
   if (!parsed.ok()) return parsed.status();
   const toml::table& table = *parsed;
-  static const char* const kKnown[] = {"chain_id", "epoch", "n", "f", "q", "leader_selection",
-                                       "protocol", "members"};
+  static const char* const kKnown[] = {"chain_id",         "epoch",    "n",      "f", "q",
+                                       "leader_selection", "protocol", "members"};
   for (const auto& [key, node] : table) {
     if (std::find(std::begin(kKnown), std::end(kKnown), key.str()) == std::end(kKnown)) {
       return KeyError(std::string(key.str()), "unknown key");
@@ -82,8 +82,8 @@ absl::StatusOr<Federation> ParseFederationToml(const std::string& text) {
 absl::StatusOr<Federation> ReadFederationFile(const std::string& path) {
   absl::StatusOr<std::string> text = ReadSmallFile(path, kFederationFileBytesMax);
   if (!text.ok()) return text.status();
-  if (!text->empty() && static_cast<uint8_t>((*text)[0]) ==
-                            static_cast<uint8_t>(ArtefactKind::kFederation)) {
+  if (!text->empty() &&
+      static_cast<uint8_t>((*text)[0]) == static_cast<uint8_t>(ArtefactKind::kFederation)) {
     std::string error;
     std::optional<Federation> federation = Federation::Decode(BytesOf(*text), &error);
     if (!federation) return absl::InvalidArgumentError(path + ": " + error);

@@ -69,8 +69,7 @@ TEST(FederationFileTest, ReadsTomlAndBinaryFiles) {
   ASSERT_TRUE(WriteNewFile(directory + "/fed.toml", FederationToToml(test.federation), 0644).ok());
   const Bytes& encoded = test.federation.encoded();
   ASSERT_TRUE(
-      WriteNewFile(directory + "/fed.bin", std::string(encoded.begin(), encoded.end()), 0644)
-          .ok());
+      WriteNewFile(directory + "/fed.bin", std::string(encoded.begin(), encoded.end()), 0644).ok());
   EXPECT_EQ(ReadFederationFile(directory + "/fed.toml")->id(), test.federation.id());
   EXPECT_EQ(ReadFederationFile(directory + "/fed.bin")->id(), test.federation.id());
   EXPECT_FALSE(ReadFederationFile(directory + "/missing.toml").ok());

@@ -21,8 +21,8 @@ TEST(FederationTest, QuorumFollowsTheFormula) {
     uint32_t expected_f;
     uint32_t expected_q;
   };
-  const Case cases[] = {{1, {}, 0, 1},  {3, {}, 0, 2},  {4, {}, 1, 3},
-                        {7, {}, 2, 5},  {10, {}, 3, 7}, {10, 0u, 0, 6}};
+  const Case cases[] = {{1, {}, 0, 1}, {3, {}, 0, 2},  {4, {}, 1, 3},
+                        {7, {}, 2, 5}, {10, {}, 3, 7}, {10, 0u, 0, 6}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.n);
     const testing::TestFederation test = testing::MakeTestFederation(c.n, "devchain", 1, c.f);

@@ -50,8 +50,7 @@ absl::StatusOr<SigningKey> ReadKeyFile(const std::string& path) {
   }
   SigningKey key = SigningKey::FromSeed(*seed);
   if (json.value("public_key", "") != ToHex(key.public_key())) {
-    return absl::InvalidArgumentError("key file " + path +
-                                      ": public_key does not match the seed");
+    return absl::InvalidArgumentError("key file " + path + ": public_key does not match the seed");
   }
   return key;
 }

@@ -64,8 +64,10 @@ void InitLogging(const std::string& service, LogLevel level_min) {
 
 std::string FormatLogLine(LogLevel level, const std::string& service, const std::string& message,
                           const nlohmann::json& fields, int64_t unix_ms) {
-  nlohmann::json line = {
-      {"ts", Timestamp(unix_ms)}, {"level", LevelName(level)}, {"service", service}, {"msg", message}};
+  nlohmann::json line = {{"ts", Timestamp(unix_ms)},
+                         {"level", LevelName(level)},
+                         {"service", service},
+                         {"msg", message}};
   if (fields.is_object()) {
     for (const auto& [key, value] : fields.items()) line[key] = value;
   }
@@ -88,7 +90,8 @@ void Log(LogLevel level, const std::string& message, const nlohmann::json& field
 }
 
 bool ParseLogLevel(const std::string& name, LogLevel* level) {
-  for (LogLevel candidate : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+  for (LogLevel candidate :
+       {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
     if (name == LevelName(candidate)) {
       *level = candidate;
       return true;

@@ -6,9 +6,8 @@ namespace metronome {
 namespace {
 
 TEST(LogTest, LineIsOneJsonObjectWithFields) {
-  const std::string line =
-      FormatLogLine(LogLevel::kWarn, "bft", "view change", {{"view", 12}, {"peer", "m2"}},
-                    1795492348123);
+  const std::string line = FormatLogLine(LogLevel::kWarn, "bft", "view change",
+                                         {{"view", 12}, {"peer", "m2"}}, 1795492348123);
   const nlohmann::json json = nlohmann::json::parse(line);
   EXPECT_EQ(json["ts"], "2026-11-24T03:52:28.123Z");
   EXPECT_EQ(json["level"], "warn");

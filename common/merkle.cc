@@ -24,7 +24,8 @@ std::vector<Hash256> ParentLevel(const std::vector<Hash256>& level) {
   METRONOME_ASSERT(level.size() > 1);
   std::vector<Hash256> parents;
   parents.reserve((level.size() + 1) / 2);
-  for (size_t i = 0; i + 1 < level.size(); i += 2) parents.push_back(NodeHash(level[i], level[i + 1]));
+  for (size_t i = 0; i + 1 < level.size(); i += 2)
+    parents.push_back(NodeHash(level[i], level[i + 1]));
   if (level.size() % 2 == 1) parents.push_back(level.back());
   return parents;
 }

@@ -21,9 +21,7 @@ Hash256 Node(const Hash256& left, const Hash256& right) {
   return Blake2b256(buffer);
 }
 
-TEST(MerkleTest, EmptyTreeRootIsHashOfNothing) {
-  EXPECT_EQ(MerkleRoot({}), Blake2b256(Bytes{}));
-}
+TEST(MerkleTest, EmptyTreeRootIsHashOfNothing) { EXPECT_EQ(MerkleRoot({}), Blake2b256(Bytes{})); }
 
 TEST(MerkleTest, SingleLeafIsItsOwnRoot) {
   const std::vector<Hash256> leaves = Leaves(1);

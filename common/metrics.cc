@@ -25,8 +25,8 @@ absl::StatusOr<int> Metrics::Serve(const std::string& address) {
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(address);
   } catch (const std::exception& error) {
-    return absl::UnavailableError("metrics listener " + address + ": cannot bind (" +
-                                  error.what() + ")");
+    return absl::UnavailableError("metrics listener " + address + ": cannot bind (" + error.what() +
+                                  ")");
   }
   exposer_->RegisterCollectable(registry_);
   const std::vector<int> ports = exposer_->GetListeningPorts();

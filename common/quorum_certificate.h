@@ -57,12 +57,12 @@ std::vector<uint32_t> SignerIndices(const Bytes& signer_bitmap);
 
 enum class QcVerdict {
   kValid,
-  kBadPhase,              // Not one of the three voting phases.
-  kBadBitmapLength,       // Not exactly ceil(n/8) bytes.
-  kSignerOutOfRange,      // A bit at or past n is set.
-  kTooFewSigners,         // Fewer than q bits set.
+  kBadPhase,                // Not one of the three voting phases.
+  kBadBitmapLength,         // Not exactly ceil(n/8) bytes.
+  kSignerOutOfRange,        // A bit at or past n is set.
+  kTooFewSigners,           // Fewer than q bits set.
   kSignatureCountMismatch,  // Signatures do not match the bitmap one to one.
-  kBadSignature,          // A signature does not verify for its member.
+  kBadSignature,            // A signature does not verify for its member.
 };
 const char* QcVerdictName(QcVerdict verdict);
 

@@ -1,12 +1,12 @@
 #ifndef METRONOME_COMMON_SERVER_H_
 #define METRONOME_COMMON_SERVER_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 

@@ -76,7 +76,8 @@ std::vector<std::string> ListServicesByReflection(int port) {
   std::vector<grpc::Slice> slices;
   EXPECT_TRUE(reply.Dump(&slices).ok());
   std::string bytes;
-  for (const grpc::Slice& part : slices) bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
+  for (const grpc::Slice& part : slices)
+    bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
   context.TryCancel();
   grpc::Status status;
   call->Finish(&status, reinterpret_cast<void*>(4));
@@ -141,7 +142,8 @@ std::string HttpGet(int port, const std::string& path) {
   std::string response;
   char buffer[4096];
   ssize_t n;
-  while ((n = read(fd, buffer, sizeof(buffer))) > 0) response.append(buffer, static_cast<size_t>(n));
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0)
+    response.append(buffer, static_cast<size_t>(n));
   close(fd);
   return response;
 }

@@ -74,8 +74,8 @@ CheckpointCertificate MakeSignedCertificate(
 }
 
 CheckpointCertificate MakeCertificateSignedByQuorum(const TestFederation& test,
-                                               const CheckpointCandidate& candidate,
-                                               uint32_t header_count) {
+                                                    const CheckpointCandidate& candidate,
+                                                    uint32_t header_count) {
   std::vector<std::pair<uint32_t, SigningKey>> signers;
   for (uint32_t i = 0; i < test.federation.q(); ++i) signers.emplace_back(i, test.keys[i]);
   return MakeSignedCertificate(test.federation, signers, candidate, header_count);

@@ -31,8 +31,8 @@ CheckpointCertificate MakeSignedCertificate(
 
 // The first q members of `test` sign.
 CheckpointCertificate MakeCertificateSignedByQuorum(const TestFederation& test,
-                                               const CheckpointCandidate& candidate,
-                                               uint32_t header_count = 1);
+                                                    const CheckpointCandidate& candidate,
+                                                    uint32_t header_count = 1);
 
 }  // namespace metronome::testing
 

@@ -1,8 +1,9 @@
 #ifndef METRONOME_COMMON_TOML_UTIL_H_
 #define METRONOME_COMMON_TOML_UTIL_H_
 
-#include <string>
 #include <toml++/toml.h>
+
+#include <string>
 
 #include "absl/status/statusor.h"
 

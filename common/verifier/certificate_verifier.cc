@@ -61,17 +61,17 @@ CertificateCheck VerifyCertificate(const uint8_t* federation_bytes, size_t feder
 
   const size_t header_count = certificate.headers.size();
   if (header_count == 0 || header_count > headers_max) {
-    return Reject(CertificateVerdict::kTooManyHeaders,
-                  std::to_string(header_count) + " headers, allowed 1 to " +
-                      std::to_string(headers_max));
+    return Reject(
+        CertificateVerdict::kTooManyHeaders,
+        std::to_string(header_count) + " headers, allowed 1 to " + std::to_string(headers_max));
   }
   for (size_t i = 0; i + 1 < header_count; ++i) {
     const Header& parent = certificate.headers[i];
     const Header& child = certificate.headers[i + 1];
     if (child.parent_hash != HeaderHash(parent) || child.height != parent.height + 1) {
-      return Reject(CertificateVerdict::kBrokenHeaderChain,
-                    "header " + std::to_string(i + 1) + " does not extend header " +
-                        std::to_string(i));
+      return Reject(
+          CertificateVerdict::kBrokenHeaderChain,
+          "header " + std::to_string(i + 1) + " does not extend header " + std::to_string(i));
     }
   }
 
@@ -93,7 +93,8 @@ CertificateCheck VerifyCertificate(const uint8_t* federation_bytes, size_t feder
   }
 
   if (!certificate.candidate.is_candidate()) {
-    return Reject(CertificateVerdict::kNotACandidate, "the certified transaction is a proposer block");
+    return Reject(CertificateVerdict::kNotACandidate,
+                  "the certified transaction is a proposer block");
   }
   if (!VerifyMerkleProof(certificate.proof, TransactionLeafHash(certificate.candidate),
                          certificate.headers.front().content_root)) {
@@ -103,9 +104,9 @@ CertificateCheck VerifyCertificate(const uint8_t* federation_bytes, size_t feder
   }
   const std::string& chain_id = certificate.candidate.candidate().chain_id;
   if (chain_id != federation->chain_id()) {
-    return Reject(CertificateVerdict::kWrongChain,
-                  "candidate is for chain '" + chain_id + "', federation for '" +
-                      federation->chain_id() + "'");
+    return Reject(CertificateVerdict::kWrongChain, "candidate is for chain '" + chain_id +
+                                                       "', federation for '" +
+                                                       federation->chain_id() + "'");
   }
   return CertificateCheck{CertificateVerdict::kValid, "valid"};
 }

@@ -7,9 +7,9 @@
 namespace metronome::testing {
 
 struct RunResult {
-  bool exited = false;    // False when killed by a signal (a crash) or the deadline.
-  int exit_code = -1;     // Valid when exited.
-  int signal = 0;         // The terminating signal, when !exited.
+  bool exited = false;  // False when killed by a signal (a crash) or the deadline.
+  int exit_code = -1;   // Valid when exited.
+  int signal = 0;       // The terminating signal, when !exited.
   bool timed_out = false;
   std::string out;  // Everything written to stdout.
   std::string err;  // Everything written to stderr.

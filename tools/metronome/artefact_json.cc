@@ -26,13 +26,15 @@ json TransactionJson(const Transaction& transaction) {
             {"pow_block_hash", ToHex(candidate.pow_block_hash)},
             {"opaque", ToHex(candidate.opaque)}};
   }
-  return {{"type", "proposer_block"}, {"opaque", ToHex(std::get<ProposerBlock>(transaction.value).opaque)}};
+  return {{"type", "proposer_block"},
+          {"opaque", ToHex(std::get<ProposerBlock>(transaction.value).opaque)}};
 }
 
 json ProofJson(const MerkleProof& proof) {
   json siblings = json::array();
   for (const Hash256& sibling : proof.siblings) siblings.push_back(ToHex(sibling));
-  return {{"leaf_index", proof.leaf_index}, {"leaf_count", proof.leaf_count}, {"siblings", siblings}};
+  return {
+      {"leaf_index", proof.leaf_index}, {"leaf_count", proof.leaf_count}, {"siblings", siblings}};
 }
 
 json QcJson(const QuorumCertificate& qc) {
@@ -83,7 +85,8 @@ std::optional<json> DecodeAny(Reader* reader, uint8_t kind) {
       return json{{"kind", "body"}, {"transactions", transactions}};
     }
     case ArtefactKind::kTransaction:
-      return json{{"kind", "transaction"}, {"transaction", TransactionJson(DecodeTransaction(reader))}};
+      return json{{"kind", "transaction"},
+                  {"transaction", TransactionJson(DecodeTransaction(reader))}};
     case ArtefactKind::kQuorumCertificate:
       return json{{"kind", "quorum_certificate"}, {"qc", QcJson(DecodeQuorumCertificate(reader))}};
     case ArtefactKind::kCheckpointCertificate:

@@ -29,7 +29,8 @@ RunResult Cli(std::vector<std::string> args) {
 
 void WriteBytes(const std::string& path, const Bytes& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 // A one-line reason: a rejection is reported on exactly one line, and the process
@@ -37,7 +38,8 @@ void WriteBytes(const std::string& path, const Bytes& bytes) {
 void ExpectRejectedWithOneLine(const RunResult& result, const std::string& what) {
   ASSERT_TRUE(result.exited) << what << ": killed by signal " << result.signal;
   EXPECT_EQ(result.exit_code, 1) << what;
-  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << what << ": " << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+      << what << ": " << result.err;
   EXPECT_EQ(result.err.rfind("rejected: ", 0), 0u) << what << ": " << result.err;
 }
 
@@ -88,9 +90,11 @@ TEST_F(CliTest, TestnetWritesKeysConfigsAndFederation) {
 }
 
 TEST_F(CliTest, VerifyCertificateAcceptsRealCertificate) {
-  const RunResult result = Cli({"verify-certificate", certificate_path_, "--federation", federation_path_});
+  const RunResult result =
+      Cli({"verify-certificate", certificate_path_, "--federation", federation_path_});
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_NE(result.out.find("valid: chain=devchain pow_height=1440"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("valid: chain=devchain pow_height=1440"), std::string::npos)
+      << result.out;
 }
 
 TEST_F(CliTest, VerifyCertificateRejectsEverySingleByteMutation) {
@@ -176,9 +180,9 @@ TEST_F(CliTest, FederationsDifferingOnlyInFOrOrderHaveDistinctIdsAndRejectEachOt
     ExpectRejectedWithOneLine(
         Cli({"verify-certificate", certificate_path_, "--federation", net_ + name}), name);
   }
-  EXPECT_EQ(Cli({"verify-certificate", certificate_path_, "--federation", net_ + "/same.toml"})
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      Cli({"verify-certificate", certificate_path_, "--federation", net_ + "/same.toml"}).exit_code,
+      0);
 }
 
 TEST_F(CliTest, KeygenRefusesToOverwrite) {
@@ -200,7 +204,8 @@ TEST_F(CliTest, InspectDescribesCertificateAndFederation) {
   EXPECT_EQ(json["certificate"]["candidate"]["pow_height"], 1440);
   EXPECT_EQ(json["certificate"]["commit_qc"]["signers"], nlohmann::json::array({0, 1, 2}));
   WriteBytes(net_ + "/federation.bin", federation_->encoded());
-  const nlohmann::json federation = nlohmann::json::parse(Cli({"inspect", net_ + "/federation.bin"}).out);
+  const nlohmann::json federation =
+      nlohmann::json::parse(Cli({"inspect", net_ + "/federation.bin"}).out);
   EXPECT_EQ(federation["federation"]["federation_id"], ToHex(federation_->id()));
   WriteBytes(net_ + "/garbage.bin", BytesOf("\x05garbage"));
   ExpectRejectedWithOneLine(Cli({"inspect", net_ + "/garbage.bin"}), "inspect garbage");

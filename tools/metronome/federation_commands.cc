@@ -38,8 +38,8 @@ struct MemberPorts {
 
 MemberPorts PortsOf(int base_port, int index) {
   const int first = base_port + 10 * index;
-  return MemberPorts{first, first + 1, first + 2, first + 3, first + 4, first + 5, first + 6,
-                     first + 7};
+  return MemberPorts{first,     first + 1, first + 2, first + 3,
+                     first + 4, first + 5, first + 6, first + 7};
 }
 
 std::string Loopback(int port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; }
@@ -50,49 +50,93 @@ std::string BftConfig(const std::string& member_dir, const std::string& federati
   std::string peers;
   for (const MemberPorts& peer : all) peers += "  " + Loopback(peer.federation) + ",\n";
   return "# metronome-bft: one federation member's consensus service.\n"
-         "federation_file = \"" + federation_path + "\"\n"
-         "key_file = \"" + member_dir + "/bft.key\"\n"
-         "data_dir = \"" + member_dir + "/data/bft\"\n"
-         "interpreter_public_key = \"" + ToHex(interpreter_key) + "\"\n"
+         "federation_file = \"" +
+         federation_path +
+         "\"\n"
+         "key_file = \"" +
+         member_dir +
+         "/bft.key\"\n"
+         "data_dir = \"" +
+         member_dir +
+         "/data/bft\"\n"
+         "interpreter_public_key = \"" +
+         ToHex(interpreter_key) +
+         "\"\n"
          "# Federation addresses of every member, in federation member order.\n"
-         "peers = [\n" + peers + "]\n\n"
+         "peers = [\n" +
+         peers +
+         "]\n\n"
          "[listen]\n"
-         "federation = " + Loopback(ports.federation) + "\n"
-         "interpreter = " + Loopback(ports.interpreter) + "\n"
-         "public = " + Loopback(ports.public_api) + "\n"
-         "metrics = " + Loopback(ports.bft_metrics) + "\n";
+         "federation = " +
+         Loopback(ports.federation) +
+         "\n"
+         "interpreter = " +
+         Loopback(ports.interpreter) +
+         "\n"
+         "public = " +
+         Loopback(ports.public_api) +
+         "\n"
+         "metrics = " +
+         Loopback(ports.bft_metrics) + "\n";
 }
 
 std::string InterpreterConfig(const std::string& member_dir, const std::string& federation_path,
                               const MemberPorts& ports, const PublicKey& adapter_key) {
   return "# metronome-interpreter: checkpoint rules between the bft and the chain.\n"
-         "federation_file = \"" + federation_path + "\"\n"
-         "key_file = \"" + member_dir + "/interpreter.key\"\n"
-         "data_dir = \"" + member_dir + "/data/interpreter\"\n"
-         "bft_address = " + Loopback(ports.interpreter) + "\n"
-         "adapter_public_key = \"" + ToHex(adapter_key) + "\"\n\n"
+         "federation_file = \"" +
+         federation_path +
+         "\"\n"
+         "key_file = \"" +
+         member_dir +
+         "/interpreter.key\"\n"
+         "data_dir = \"" +
+         member_dir +
+         "/data/interpreter\"\n"
+         "bft_address = " +
+         Loopback(ports.interpreter) +
+         "\n"
+         "adapter_public_key = \"" +
+         ToHex(adapter_key) +
+         "\"\n\n"
          "[listen]\n"
-         "chain = " + Loopback(ports.chain_api) + "\n"
-         "metrics = " + Loopback(ports.interpreter_metrics) + "\n";
+         "chain = " +
+         Loopback(ports.chain_api) +
+         "\n"
+         "metrics = " +
+         Loopback(ports.interpreter_metrics) + "\n";
 }
 
 std::string AdapterConfig(const std::string& member_dir, const std::string& federation_path,
                           const MemberPorts& ports, const std::vector<MemberPorts>& all) {
   std::string peers;
   for (const MemberPorts& peer : all) {
-    if (peer.devchain_p2p != ports.devchain_p2p) peers += "  " + Loopback(peer.devchain_p2p) + ",\n";
+    if (peer.devchain_p2p != ports.devchain_p2p)
+      peers += "  " + Loopback(peer.devchain_p2p) + ",\n";
   }
   return "# metronome-pow-adapter: the chain side, here the embedded devchain.\n"
-         "federation_file = \"" + federation_path + "\"\n"
-         "key_file = \"" + member_dir + "/adapter.key\"\n"
-         "data_dir = \"" + member_dir + "/data/pow-adapter\"\n"
-         "interpreter_address = " + Loopback(ports.chain_api) + "\n"
+         "federation_file = \"" +
+         federation_path +
+         "\"\n"
+         "key_file = \"" +
+         member_dir +
+         "/adapter.key\"\n"
+         "data_dir = \"" +
+         member_dir +
+         "/data/pow-adapter\"\n"
+         "interpreter_address = " +
+         Loopback(ports.chain_api) +
+         "\n"
          "backend = \"devchain\"\n\n"
          "[listen]\n"
-         "devchain_p2p = " + Loopback(ports.devchain_p2p) + "\n"
-         "metrics = " + Loopback(ports.adapter_metrics) + "\n\n"
+         "devchain_p2p = " +
+         Loopback(ports.devchain_p2p) +
+         "\n"
+         "metrics = " +
+         Loopback(ports.adapter_metrics) +
+         "\n\n"
          "[devchain]\n"
-         "peers = [\n" + peers + "]\n";
+         "peers = [\n" +
+         peers + "]\n";
 }
 
 absl::StatusOr<SigningKey> NewKeyFile(const std::string& path) {
@@ -186,15 +230,15 @@ int Testnet(const TestnetOptions& options) {
   nlohmann::json members = nlohmann::json::array();
   for (int i = 0; i < options.members && status.ok(); ++i) {
     const std::string member_dir = out + "/member-" + std::to_string(i);
-    status = WriteNewFile(member_dir + "/bft.toml",
-                          BftConfig(member_dir, federation_path, ports[i], ports,
-                                    keys[i].interpreter.public_key()),
-                          0644);
+    status = WriteNewFile(
+        member_dir + "/bft.toml",
+        BftConfig(member_dir, federation_path, ports[i], ports, keys[i].interpreter.public_key()),
+        0644);
     if (status.ok()) {
-      status = WriteNewFile(member_dir + "/interpreter.toml",
-                            InterpreterConfig(member_dir, federation_path, ports[i],
-                                              keys[i].adapter.public_key()),
-                            0644);
+      status = WriteNewFile(
+          member_dir + "/interpreter.toml",
+          InterpreterConfig(member_dir, federation_path, ports[i], keys[i].adapter.public_key()),
+          0644);
     }
     if (status.ok()) {
       status = WriteNewFile(member_dir + "/pow-adapter.toml",

@@ -33,8 +33,7 @@ int main(int argc, char** argv) {
 
   TestnetOptions testnet;
   CLI::App* testnet_app = app.add_subcommand("testnet", "Generate keys and configs for a testnet");
-  testnet_app->add_option("--members", testnet.members, "Number of members")
-      ->capture_default_str();
+  testnet_app->add_option("--members", testnet.members, "Number of members")->capture_default_str();
   testnet_app->add_option("--out", testnet.out_dir, "Directory to create")->required();
   testnet_app->add_option("--base-port", testnet.base_port, "First port")->capture_default_str();
   testnet_app->add_option("--chain-id", testnet.chain_id, "Chain id")->capture_default_str();
