@@ -9,6 +9,7 @@
 #include "common/federation_file.h"
 #include "common/file_util.h"
 #include "common/key_file.h"
+#include "common/server.h"
 #include "common/test_support.h"
 #include "tests/support/subprocess.h"
 
@@ -218,6 +219,22 @@ TEST_F(CliTest, VersionAndHealthOfNothing) {
   const RunResult health = Cli({"health", "127.0.0.1:1", "--timeout-ms", "500"});
   EXPECT_EQ(health.exit_code, 2);
   EXPECT_NE(health.err.find("unreachable"), std::string::npos);
+}
+
+TEST(CliHealthTest, ReportsServingAndNotServing) {
+  ServerSpec spec;
+  spec.service_name = "probe-target";
+  spec.listeners = {{"public", "127.0.0.1:0"}};
+  absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(spec);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = "127.0.0.1:" + std::to_string((*server)->ports().at("public"));
+  RunResult result = Cli({"health", address});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "SERVING\n");
+  (*server)->SetServing(false);
+  result = Cli({"health", address});
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.out, "NOT_SERVING\n");
 }
 
 }  // namespace

@@ -1,0 +1,27 @@
+#ifndef METRONOME_TOOLS_BENCH_BENCH_REPORT_H_
+#define METRONOME_TOOLS_BENCH_BENCH_REPORT_H_
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace metronome::bench {
+
+// The machine a benchmark ran on: CPU model, cores, memory, kernel, version.
+nlohmann::json MachineDescription();
+
+// Common flags of every bench binary: --json PATH (write results there), --version.
+struct BenchFlags {
+  std::string json_path;
+  bool version = false;
+};
+BenchFlags ParseBenchFlags(int argc, char** argv);
+
+// Prints `rows` as an aligned table (columns in `columns` order) and, when json_path is
+// set, writes {"bench": name, "machine": ..., "results": rows} there.
+void Report(const std::string& name, const std::vector<std::string>& columns,
+            const nlohmann::json& rows, const BenchFlags& flags);
+
+}  // namespace metronome::bench
+
+#endif  // METRONOME_TOOLS_BENCH_BENCH_REPORT_H_
