@@ -10,7 +10,8 @@ namespace metronome {
 namespace {
 
 Hash256 ArbitraryHash() {
-  const std::vector<uint8_t> bytes = *rc::gen::container<std::vector<uint8_t>>(32, rc::gen::arbitrary<uint8_t>());
+  const std::vector<uint8_t> bytes =
+      *rc::gen::container<std::vector<uint8_t>>(32, rc::gen::arbitrary<uint8_t>());
   Hash256 hash;
   std::copy(bytes.begin(), bytes.end(), hash.begin());
   return hash;
@@ -28,12 +29,12 @@ Header ArbitraryHeader() {
 
 Transaction ArbitraryTransaction() {
   if (*rc::gen::arbitrary<bool>()) {
-    return Transaction{ProposerBlock{*rc::gen::container<Bytes>(*rc::gen::inRange(0, 300),
-                                                                rc::gen::arbitrary<uint8_t>())}};
+    return Transaction{ProposerBlock{
+        *rc::gen::container<Bytes>(*rc::gen::inRange(0, 300), rc::gen::arbitrary<uint8_t>())}};
   }
   CheckpointCandidate candidate;
-  candidate.chain_id = *rc::gen::container<std::string>(*rc::gen::inRange(0, 64),
-                                                        rc::gen::inRange('a', 'z'));
+  candidate.chain_id =
+      *rc::gen::container<std::string>(*rc::gen::inRange(0, 64), rc::gen::inRange('a', 'z'));
   candidate.pow_height = *rc::gen::arbitrary<uint64_t>();
   candidate.pow_block_hash =
       *rc::gen::container<Bytes>(*rc::gen::inRange(0, 64), rc::gen::arbitrary<uint8_t>());
@@ -53,7 +54,8 @@ T RoundTrip(const Bytes& encoded, Decode decode) {
 
 RC_GTEST_PROP(BlockProperty, HeaderRoundTripsAndHashIsStable, ()) {
   const Header header = ArbitraryHeader();
-  const Header decoded = RoundTrip<Header>(EncodeHeader(header), [](Reader* r) { return DecodeHeader(r); });
+  const Header decoded =
+      RoundTrip<Header>(EncodeHeader(header), [](Reader* r) { return DecodeHeader(r); });
   RC_ASSERT(decoded == header);
   RC_ASSERT(HeaderHash(decoded) == HeaderHash(header));
 }
@@ -95,7 +97,8 @@ TEST(ConsensusStatementsTest, DraftStatementsRoundTrip) {
   const testing::TestFederation test = testing::MakeTestFederation(4);
   const CheckpointCertificate certificate =
       testing::MakeCertificateSignedByQuorum(test, testing::MakeTestCandidate("devchain", 5));
-  ProposalStatement proposal{kProtocolBasicHotStuff, 8, certificate.headers[0], certificate.commit_qc};
+  ProposalStatement proposal{kProtocolBasicHotStuff, 8, certificate.headers[0],
+                             certificate.commit_qc};
   Bytes encoded = EncodeProposalStatement(proposal);
   Reader proposal_reader(encoded);
   EXPECT_EQ(DecodeProposalStatement(&proposal_reader), proposal);

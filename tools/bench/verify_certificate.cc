@@ -67,9 +67,9 @@ int main(int argc, char** argv) {
   }
   nlohmann::json rows = nlohmann::json::array();
   for (uint32_t n : {4u, 7u, 13u, 31u}) rows.push_back(bench::MeasureFederation(n));
-  bench::Report("verify_certificate",
-                {"n", "q", "certificate_bytes", "verify_per_s", "us_per_verify",
-                 "sign_and_assemble_per_s"},
-                rows, flags);
+  bench::Report(
+      "verify_certificate",
+      {"n", "q", "certificate_bytes", "verify_per_s", "us_per_verify", "sign_and_assemble_per_s"},
+      rows, flags);
   return 0;
 }
