@@ -18,8 +18,8 @@ Hash256 TaggedHash(std::string_view domain_tag, const uint8_t* data, size_t size
   METRONOME_ASSERT(domain_tag.size() <= 255);
   crypto_generichash_state state;
   METRONOME_ASSERT(crypto_generichash_init(&state, nullptr, 0, 32) == 0);
-  const uint8_t length[4] = {0, 0, 0, static_cast<uint8_t>(domain_tag.size())};
-  crypto_generichash_update(&state, length, sizeof(length));
+  const uint8_t length = static_cast<uint8_t>(domain_tag.size());
+  crypto_generichash_update(&state, &length, 1);
   crypto_generichash_update(&state, reinterpret_cast<const uint8_t*>(domain_tag.data()),
                             domain_tag.size());
   crypto_generichash_update(&state, data, size);

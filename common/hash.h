@@ -11,7 +11,8 @@ namespace metronome {
 Hash256 Blake2b256(const uint8_t* data, size_t size);
 inline Hash256 Blake2b256(const Bytes& data) { return Blake2b256(data.data(), data.size()); }
 
-// BLAKE2b-256 over a domain tag and data: H(u32 tag length || tag || data). Every hash
+// BLAKE2b-256 over a domain tag and data: H(u8 tag length || tag || data), the same
+// framing as signed messages (ed25519.h). Every hash
 // the protocol relies on goes through this so that no two kinds of object can share a
 // preimage.
 Hash256 TaggedHash(std::string_view domain_tag, const uint8_t* data, size_t size);
