@@ -97,16 +97,15 @@ TEST(ConsensusStatementsTest, DraftStatementsRoundTrip) {
   const testing::TestFederation test = testing::MakeTestFederation(4);
   const CheckpointCertificate certificate =
       testing::MakeCertificateSignedByQuorum(test, testing::MakeTestCandidate("devchain", 5));
-  ProposalStatement proposal{kProtocolBasicHotStuff, 8, certificate.headers[0],
-                             certificate.commit_qc};
+  ProposalStatement proposal{kProtocolBasicHotStuff, 8, certificate.headers[0], 7};
   Bytes encoded = EncodeProposalStatement(proposal);
   Reader proposal_reader(encoded);
   EXPECT_EQ(DecodeProposalStatement(&proposal_reader), proposal);
-  TimeoutStatement timeout{kProtocolBasicHotStuff, 9, certificate.commit_qc};
+  TimeoutStatement timeout{kProtocolBasicHotStuff, 9, 7, certificate.commit_qc.block_hash};
   encoded = EncodeTimeoutStatement(timeout);
   Reader timeout_reader(encoded);
   EXPECT_EQ(DecodeTimeoutStatement(&timeout_reader), timeout);
-  NewViewStatement new_view{kProtocolBasicHotStuff, 9, certificate.commit_qc};
+  NewViewStatement new_view{kProtocolBasicHotStuff, 9, 7, certificate.commit_qc.block_hash};
   encoded = EncodeNewViewStatement(new_view);
   Reader new_view_reader(encoded);
   EXPECT_EQ(DecodeNewViewStatement(&new_view_reader), new_view);

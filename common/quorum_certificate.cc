@@ -39,6 +39,17 @@ Bytes EncodeVoteStatement(const VoteStatement& statement) {
   return writer.Take();
 }
 
+VoteStatement DecodeVoteStatement(Reader* reader) {
+  VoteStatement statement;
+  reader->ExpectKind(ArtefactKind::kVote);
+  statement.protocol_id = reader->U32();
+  statement.phase = static_cast<Phase>(reader->U8());
+  statement.view = reader->U64();
+  statement.block_hash = reader->Fixed<32>();
+  statement.justify_view = reader->U64();
+  return statement;
+}
+
 Signature SignVote(const SigningKey& key, const Hash256& federation_id,
                    const VoteStatement& statement) {
   return SignTagged(key, kTagVote, federation_id, EncodeVoteStatement(statement));
@@ -112,7 +123,8 @@ const char* QcVerdictName(QcVerdict verdict) {
   return "unknown";
 }
 
-QcVerdict VerifyQuorumCertificate(const Federation& federation, const QuorumCertificate& qc) {
+QcVerdict VerifyQuorumCertificate(const Federation& federation, const QuorumCertificate& qc,
+                                  SignatureVerifier verifier, void* context) {
   if (!IsVotingPhase(qc.phase)) return QcVerdict::kBadPhase;
   if (qc.signer_bitmap.size() != BitmapBytes(federation.n())) return QcVerdict::kBadBitmapLength;
   const std::vector<uint32_t> signers = SignerIndices(qc.signer_bitmap);
@@ -122,7 +134,10 @@ QcVerdict VerifyQuorumCertificate(const Federation& federation, const QuorumCert
   const Bytes message = TaggedMessage(kTagVote, federation.id(),
                                       EncodeVoteStatement(qc.statement(federation.protocol_id())));
   for (size_t i = 0; i < signers.size(); ++i) {
-    if (!VerifySignature(federation.members()[signers[i]], message, qc.signatures[i])) {
+    const PublicKey& key = federation.members()[signers[i]];
+    const bool valid = verifier != nullptr ? verifier(context, key, message, qc.signatures[i])
+                                           : VerifySignature(key, message, qc.signatures[i]);
+    if (!valid) {
       return QcVerdict::kBadSignature;
     }
   }

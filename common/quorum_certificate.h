@@ -26,6 +26,7 @@ struct VoteStatement {
   uint64_t justify_view = 0;
 };
 Bytes EncodeVoteStatement(const VoteStatement& statement);
+VoteStatement DecodeVoteStatement(Reader* reader);
 Signature SignVote(const SigningKey& key, const Hash256& federation_id,
                    const VoteStatement& statement);
 
@@ -66,9 +67,15 @@ enum class QcVerdict {
 };
 const char* QcVerdictName(QcVerdict verdict);
 
+// Verifies one Ed25519 signature; VerifySignature, or a caching wrapper of it.
+using SignatureVerifier = bool (*)(void* context, const PublicKey& key, const Bytes& message,
+                                   const Signature& signature);
+
 // Checks `qc` against `federation`: a valid QC has at least q signer bits, none past n,
-// and one verifying signature per bit, in member order.
-QcVerdict VerifyQuorumCertificate(const Federation& federation, const QuorumCertificate& qc);
+// and one verifying signature per bit, in member order. `verifier` (with `context`)
+// replaces the plain signature check when given.
+QcVerdict VerifyQuorumCertificate(const Federation& federation, const QuorumCertificate& qc,
+                                  SignatureVerifier verifier = nullptr, void* context = nullptr);
 
 // Builds a QC from (member index, signature) pairs in any order. For tests, tools and
 // the leader; REQUIRES: indices < federation.n(), distinct.

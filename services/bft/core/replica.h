@@ -1,0 +1,189 @@
+#ifndef METRONOME_SERVICES_BFT_CORE_REPLICA_H_
+#define METRONOME_SERVICES_BFT_CORE_REPLICA_H_
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "common/ed25519.h"
+#include "common/federation.h"
+#include "services/bft/core/block_tree.h"
+#include "services/bft/core/certificate_checker.h"
+#include "services/bft/core/outputs.h"
+
+namespace metronome::bft {
+
+struct ReplicaConfig {
+  const Federation* federation = nullptr;  // Borrowed; must outlive the replica.
+  uint32_t self = 0;                       // Our member index.
+  SigningKey key = SigningKey::FromSeed(Seed{});
+  Hash256 genesis_post_state_hash{};
+  // View timer: idle_interval_ms + timeout_ms_base * 2^(consecutive timeouts), with the
+  // backoff part capped at timeout_ms_max. Progress (a decision) resets the backoff.
+  uint64_t timeout_ms_base = 1000;
+  uint64_t timeout_ms_max = 8000;
+  // With no candidate pending, the leader proposes an empty heartbeat block this long
+  // after it could first propose; a pending candidate is proposed at once.
+  uint64_t idle_interval_ms = 1000;
+  uint64_t view_window_max = 64;  // Messages further ahead than this are dropped.
+  size_t stash_max = 1024;        // Early messages held for later.
+  size_t blocks_max = 4096;
+  uint64_t committed_history = 256;  // Committed blocks kept to serve syncing peers.
+  uint32_t sync_blocks_max = 64;
+  // Optional signature cache shared with other replicas (the simulator's); borrowed.
+  VerificationCache* shared_verification_cache = nullptr;
+  // Tests only (Twins): leader(v) = leader_schedule[v % size] instead of the
+  // federation's rule. Borrowed; every replica must get the same schedule.
+  const std::vector<uint32_t>* leader_schedule = nullptr;
+};
+
+// What the shell read back from disk at start-up. An empty RestoredState is a fresh
+// member starting from genesis.
+struct RestoredState {
+  std::optional<SafetyState> safety;
+  std::vector<Block> blocks;  // Stored blocks: the committed one and any above it.
+};
+
+// Basic HotStuff (Yin et al., PODC'19, Algorithm 2: Prepare, PreCommit, Commit, Decide)
+// as a pure state machine, with a pacemaker (timeouts with backoff, idle heartbeats,
+// timeout certificates) and block/view synchronisation. It performs no I/O and reads no
+// clock: every input is a method call, and everything the replica wants done comes
+// back as Outputs, to be executed in the order Outputs documents. Deterministic: the
+// same inputs give the same outputs. Not thread-safe; owned by one actor.
+//
+// Invalid peer input is data: it is rejected and reported in Outputs::rejections,
+// never asserted. METRONOME_ASSERT guards our own invariants.
+class Replica {
+ public:
+  explicit Replica(const ReplicaConfig& config);
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Must be called once, first: enters the view after the highest one the replica ever
+  // signed in, announces itself and asks peers for their status.
+  Outputs Start(const RestoredState& restored);
+  Outputs OnMessage(uint32_t from, const Message& message);
+  Outputs OnTimer(TimerKind kind, uint64_t view);
+  // The application's answer to CreateBodyRequest; nullopt: no block this view.
+  Outputs OnBodyCreated(uint64_t view, std::optional<Body> body, const Hash256& post_state_hash);
+  // The application's answer to ValidateRequest.
+  Outputs OnBlockValidated(const Hash256& block_hash, bool valid);
+  // The application has a checkpoint candidate waiting: a leader proposes at once.
+  Outputs OnCandidatePending();
+
+  uint64_t view() const { return view_; }
+  const QuorumCertificate& high_qc() const { return safety_.high_qc; }
+  const QuorumCertificate& locked_qc() const { return safety_.locked_qc; }
+  const QuorumCertificate& commit_qc() const { return safety_.commit_qc; }
+  uint64_t committed_height() const { return blocks_.committed_height(); }
+  const Hash256& committed_hash() const { return blocks_.committed_hash(); }
+  const SafetyState& safety() const { return safety_; }
+  uint32_t LeaderOf(uint64_t view) const;
+  bool IsLeader(uint64_t view) const { return LeaderOf(view) == config_.self; }
+  uint64_t CurrentTimeoutMs() const;
+
+ private:
+  using Handler = void (Replica::*)(uint32_t, const Message&);
+
+  // Message handlers.
+  void HandleProposal(uint32_t from, const Proposal& proposal);
+  void HandleVote(uint32_t from, const Vote& vote);
+  void HandleQuorum(uint32_t from, const QuorumMessage& quorum);
+  void HandleNewView(uint32_t from, const NewView& new_view);
+  void HandleTimeout(uint32_t from, const Timeout& timeout);
+  void HandleSyncStatus(uint32_t from, const SyncStatus& status);
+  void HandleBlockRequest(uint32_t from, const BlockRequest& request);
+  void HandleBlockResponse(uint32_t from, const BlockResponse& response);
+  void Dispatch(uint32_t from, const Message& message);
+
+  // Views and the pacemaker.
+  void EnterView(uint64_t view, bool progress);
+  void ScheduleViewTimer();
+  void TimeOutView();
+  void MaybeFormTimeoutCertificate(uint64_t view);
+  // The highest view w such that f+1 members timed out in w or later (0: none).
+  uint64_t ViewTimedOutByFPlusOne() const;
+  void ReplayStash();
+  bool StashIfEarly(uint32_t from, const Message& message, uint64_t view);
+
+  // QCs and commits.
+  // Records and acts on any valid QC: raises high/locked/commit QCs, commits, and moves
+  // to the QC's view when it is ahead. `from` is asked for missing blocks.
+  void ObserveQc(const QuorumCertificate& qc, uint32_t from);
+  void TryCommit(const QuorumCertificate& commit_qc, uint32_t from);
+  void RequestBlocks(const Hash256& hash, uint32_t from);
+
+  // Leader.
+  void TryPropose();
+  void CollectVote(const Vote& vote);
+
+  // Replica voting.
+  // Casts every vote the current view's proposal is due, in phase order: Prepare once
+  // the application accepted the block, PreCommit once its Prepare QC is known, Commit
+  // once the replica is locked on it.
+  void AdvanceVotes();
+  void CastVote(Phase phase, const Hash256& block_hash, uint64_t justify_view);
+  bool SafeToVote(const QuorumCertificate& justify) const;
+  // Structural checks of a proposal for the current view; empty when it passes.
+  std::string CheckProposal(const Proposal& proposal);
+  void SendStatusOnce(uint32_t to);
+
+  // Outputs.
+  void Persist();
+  void SendTo(uint32_t to, Message message);
+  void Broadcast(Message message);
+  void Reject(uint32_t from, const Message& message, const std::string& reason);
+  void RecordSigned(StreamRecord::Source source, uint64_t view, const Bytes& payload,
+                    const Signed& signed_by, bool rejected = false, const std::string& reason = "");
+  void RecordQc(const QuorumCertificate& qc);
+  void RecordHeader(const Header& header, StreamRecord::Source source);
+  SyncStatus Status() const;
+  Outputs TakeOutputs();
+
+  ReplicaConfig config_;
+  const Federation& federation_;
+  CertificateChecker checker_;
+  Block genesis_;
+  BlockTree blocks_;
+  SafetyState safety_;
+  bool started_ = false;
+  bool safety_dirty_ = false;
+  Outputs out_;
+
+  uint64_t view_ = 0;
+  uint32_t consecutive_timeouts_ = 0;
+  bool candidate_pending_ = false;
+  bool timed_out_ = false;
+  bool propose_timer_fired_ = false;
+  bool body_requested_ = false;
+  std::optional<Timeout> own_timeout_;
+  std::optional<TimeoutCertificate> latest_tc_;
+
+  // This view's proposal, once received and structurally valid.
+  std::optional<Proposal> proposal_;
+  // A proposal for this view whose parent block is being fetched.
+  std::optional<std::pair<uint32_t, Proposal>> waiting_proposal_;
+  std::set<Hash256> validated_;  // Blocks the application accepted (bounded by blocks_max).
+
+  // Leader state for the current view.
+  // Votes keyed by statement (phase, block, justify view), then by signer: one signer
+  // counts once, whatever bytes it sends.
+  std::map<std::tuple<uint8_t, Hash256, uint64_t>, std::map<uint32_t, Signature>> votes_;
+  std::set<std::pair<uint32_t, uint8_t>> voters_;  // (signer, phase) already counted.
+  std::set<uint8_t> formed_phases_;
+  std::map<uint64_t, std::map<uint32_t, QuorumCertificate>> new_views_;
+
+  std::map<uint64_t, std::map<uint32_t, Timeout>> timeouts_;
+  std::map<uint32_t, uint64_t> highest_timeout_view_;  // Per member, at most n entries.
+  std::deque<std::pair<uint32_t, Message>> stash_;
+  bool replaying_ = false;
+  bool replay_again_ = false;
+  std::set<uint32_t> status_sent_to_;  // Peers sent our status in this view.
+  std::optional<QuorumCertificate> pending_commit_;
+  std::set<Hash256> requested_blocks_;
+};
+
+}  // namespace metronome::bft
+
+#endif  // METRONOME_SERVICES_BFT_CORE_REPLICA_H_

@@ -1,0 +1,51 @@
+#ifndef METRONOME_TESTS_SIM_SIM_APP_H_
+#define METRONOME_TESTS_SIM_SIM_APP_H_
+
+#include <map>
+#include <optional>
+
+#include "services/bft/core/messages.h"
+
+namespace metronome::sim {
+
+// The simulated application of one replica: a checkpointing ledger reduced to "the
+// height of the last certified candidate". Candidates appear on a simulated PoW chain
+// at known times; a replica sees a candidate only once it has appeared. Deterministic.
+class SimApp {
+ public:
+  // The ledger hash of a ledger whose last candidate has `height` (0: none).
+  static Hash256 LedgerHash(uint64_t height);
+  static CheckpointCandidate Candidate(uint64_t height);
+
+  // The candidate heights visible now, up to `visible_height`.
+  void SetVisibleHeight(uint64_t visible_height) { visible_height_ = visible_height; }
+
+  // Leader: a body extending `parent_hash` (nullopt when the parent's ledger is
+  // unknown), with the newest visible candidate above the parent's, and its post-state.
+  std::optional<std::pair<Body, Hash256>> CreateBody(const Hash256& parent_hash);
+  // Replica: accepts a block whose candidate is newer than its parent's and visible
+  // here, and whose post-state hash follows.
+  bool Validate(const bft::Block& block);
+  // Decided blocks: their ledgers become known even when never validated here.
+  void OnCommit(const std::vector<bft::Block>& blocks);
+  // Blocks the replica stored: their ledgers can be projected from their ancestors',
+  // as the real application module projects ledgers from its block store.
+  void OnStored(const std::vector<bft::Block>& blocks);
+  void OnFastForward(const bft::Block& block);
+
+  uint64_t committed_candidate_height() const { return committed_candidate_height_; }
+
+ private:
+  std::optional<uint64_t> LedgerOf(const Hash256& block_hash);
+  std::optional<uint64_t> Apply(uint64_t parent_ledger, const Body& body) const;
+
+  uint64_t visible_height_ = 0;
+  std::map<Hash256, uint64_t> ledgers_;  // Block hash -> last candidate height.
+  std::map<Hash256, bft::Block> blocks_;
+  uint64_t committed_candidate_height_ = 0;
+  std::optional<Hash256> committed_hash_;
+};
+
+}  // namespace metronome::sim
+
+#endif  // METRONOME_TESTS_SIM_SIM_APP_H_

@@ -1,0 +1,65 @@
+// Runs simulations from the command line: one seed to replay a failure, or a batch.
+//   bazel run //tests/sim:sim_runner -- --seed=7 --members=4 --faults=1
+//   bazel run //tests/sim:sim_runner -- --runs=100000 --members=7   (the long soak)
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "tests/sim/simulation.h"
+
+namespace {
+
+bool Flag(const char* arg, const char* name, uint64_t* value) {
+  const size_t length = std::strlen(name);
+  if (std::strncmp(arg, name, length) != 0 || arg[length] != '=') return false;
+  *value = std::strtoull(arg + length + 1, nullptr, 10);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  metronome::sim::SimOptions options;
+  uint64_t runs = 1;
+  uint64_t members = options.members, faults = 1, verbose = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (Flag(argv[i], "--seed", &options.seed) || Flag(argv[i], "--runs", &runs) ||
+        Flag(argv[i], "--members", &members) || Flag(argv[i], "--faults", &faults) ||
+        Flag(argv[i], "--duration_ms", &options.duration_ms) ||
+        Flag(argv[i], "--heal_ms", &options.heal_ms) || Flag(argv[i], "--verbose", &verbose)) {
+      continue;
+    }
+    std::cerr << "unknown flag " << argv[i] << "\n";
+    return 2;
+  }
+  options.members = static_cast<uint32_t>(members);
+  options.faults = faults != 0;
+  metronome::sim::SimTotals totals;
+  const uint64_t first_seed = options.seed;
+  for (uint64_t run = 0; run < runs; ++run) {
+    options.seed = first_seed + run;
+    const metronome::sim::SimResult result = metronome::sim::RunSimulation(options);
+    totals.commits += result.totals.commits;
+    totals.crashes += result.totals.crashes;
+    totals.partitions += result.totals.partitions;
+    totals.view_changes += result.totals.view_changes;
+    if (verbose != 0 || !result.ok()) {
+      std::cout << "seed=" << options.seed << " commits=" << result.totals.commits
+                << " decisions=" << result.totals.decisions
+                << " views=" << result.totals.view_changes << " crashes=" << result.totals.crashes
+                << " partitions=" << result.totals.partitions
+                << " messages=" << result.totals.messages
+                << " verifications=" << result.totals.verifications
+                << (result.ok() ? " ok" : " VIOLATION: " + result.violation) << "\n";
+    }
+    if (!result.ok()) {
+      std::cout << "replay: " << metronome::sim::ReplayCommand(options) << "\n";
+      return 1;
+    }
+  }
+  std::cout << runs << " runs ok: commits=" << totals.commits << " crashes=" << totals.crashes
+            << " partitions=" << totals.partitions << " view_changes=" << totals.view_changes
+            << "\n";
+  return 0;
+}

@@ -1,0 +1,571 @@
+#include "tests/sim/simulation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <queue>
+#include <sstream>
+
+#include "common/assert.h"
+#include "common/consensus_statements.h"
+#include "common/test_support.h"
+#include "services/bft/core/effects.h"
+#include "services/bft/core/replica.h"
+#include "tests/sim/sim_app.h"
+
+namespace metronome::sim {
+namespace {
+
+using bft::Block;
+using bft::Outputs;
+using bft::StreamRecord;
+
+// splitmix64: a tiny generator whose sequence is the same on every platform.
+class Random {
+ public:
+  explicit Random(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  uint64_t Range(uint64_t low, uint64_t high) { return low + Next() % (high - low + 1); }
+  bool Chance(double probability) { return (Next() >> 11) * 0x1.0p-53 < probability; }
+  // Exponentially distributed, for Poisson arrivals.
+  uint64_t Exponential(double mean) {
+    const double uniform = ((Next() >> 11) + 1) * 0x1.0p-53;
+    return static_cast<uint64_t>(-std::log(uniform) * mean);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+enum class EventType {
+  kDeliver,
+  kTimer,
+  kAppCreate,
+  kAppValidate,
+  kCrash,
+  kRestart,
+  kPartition,
+  kHeal,
+  kCandidate,
+  kLivenessCheck
+};
+
+struct Event {
+  uint64_t time = 0;
+  uint64_t sequence = 0;
+  EventType type = EventType::kDeliver;
+  uint32_t node = 0;
+  uint64_t epoch = 0;
+  uint32_t from = 0;
+  std::shared_ptr<const bft::Message> message;
+  bft::TimerKind timer = bft::TimerKind::kView;
+  uint64_t view = 0;
+  uint64_t value = 0;
+  uint64_t appeared_ms = 0;  // Liveness checks: when the candidate appeared.
+  std::shared_ptr<const Block> block;
+  Hash256 hash{};
+  bool operator>(const Event& other) const {
+    return time != other.time ? time > other.time : sequence > other.sequence;
+  }
+};
+
+Event At(uint64_t time, EventType type, uint32_t node = 0, uint64_t epoch = 0) {
+  Event event;
+  event.time = time;
+  event.type = type;
+  event.node = node;
+  event.epoch = epoch;
+  return event;
+}
+
+struct Node {
+  uint32_t member = 0;
+  bool honest = true;
+  std::unique_ptr<bft::Replica> replica;
+  SimApp app;
+  bool up = true;
+  uint64_t epoch = 0;
+  uint32_t group = 0;
+  uint64_t last_view = 0;
+  int effects_left = -1;  // >= 0: the node dies after this many more effects.
+  // Its disk: synced state and log, synced blocks, blocks not yet synced.
+  std::optional<bft::SafetyState> disk_safety;
+  std::vector<StreamRecord> disk_log;
+  std::map<Hash256, Block> disk_blocks;
+  std::vector<Block> unsynced_blocks;
+  // For the durability checker: every artefact that left, by slot.
+  std::map<std::tuple<uint8_t, uint64_t, uint8_t>, Bytes> sent_slots;
+  std::vector<StreamRecord> stream;
+};
+
+class Simulation : public bft::EffectHandler {
+ public:
+  explicit Simulation(const SimOptions& options);
+  SimResult Run();
+
+  // bft::EffectHandler, for the node whose outputs are being executed.
+  void Persist(const std::optional<bft::SafetyState>& safety,
+               const std::vector<StreamRecord>& signed_log) override;
+  void StoreBlocks(const std::vector<Block>& blocks) override;
+  void SendAll(const std::vector<bft::Send>& sends) override;
+  void Deliver(const std::vector<bft::Commit>& commits,
+               const std::optional<bft::FastForward>& fast_forward) override;
+  void AskApplication(const std::optional<bft::CreateBodyRequest>& create_body,
+                      const std::vector<bft::ValidateRequest>& validate) override;
+  void ScheduleTimers(const std::vector<bft::TimerRequest>& timers) override;
+  void Publish(const std::vector<StreamRecord>& stream,
+               const std::vector<bft::Rejection>& rejections) override;
+
+ private:
+  void Schedule(Event event);
+  void Process(uint32_t node, Outputs outputs);
+  bool EffectAllowed();
+  void StartReplica(uint32_t node);
+  void Crash(uint32_t node);
+  void HandleEvent(const Event& event);
+  void Fail(bool* flag, const std::string& violation);
+  bool Connected(uint32_t from_node, uint32_t to_node, const bft::Message& message) const;
+  void CheckSlot(Node& node, const StreamRecord& record);
+  void ScheduleFaults();
+  void ScheduleCandidates();
+  uint64_t DelayMs() { return random_.Range(options_.delay_ms_min, options_.delay_ms_max); }
+
+  SimOptions options_;
+  Random random_;
+  testing::TestFederation federation_;
+  std::vector<uint32_t> leader_schedule_;
+  bft::VerificationCache cache_;
+  std::vector<Node> nodes_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  uint64_t now_ = 0;
+  uint64_t sequence_ = 0;
+  uint32_t current_ = 0;  // The node whose outputs run.
+  const Outputs* current_outputs_ = nullptr;
+  std::map<uint64_t, std::pair<Hash256, uint64_t>> decided_;  // Height -> (hash, QC view).
+  std::vector<uint64_t> candidate_times_;
+  SimResult result_;
+  bool trace_ = getenv("METRONOME_SIM_TRACE") != nullptr;
+  std::optional<uint64_t> twins_healed_ms_;
+};
+
+Simulation::Simulation(const SimOptions& options)
+    : options_(options),
+      random_(options.seed),
+      federation_(testing::MakeTestFederation(options.members, "sim")),
+      cache_(1 << 16) {
+  METRONOME_ASSERT(options.members >= 1);
+  const std::vector<uint32_t> twin_of =
+      options.twins ? options.twins->twin_of : std::vector<uint32_t>{};
+  for (uint32_t i = 0; i < options.members + twin_of.size(); ++i) {
+    Node node;
+    node.member = i < options.members ? i : twin_of[i - options.members];
+    nodes_.push_back(std::move(node));
+  }
+  for (Node& node : nodes_) {
+    node.honest = std::find(twin_of.begin(), twin_of.end(), node.member) == twin_of.end();
+  }
+  if (options.twins) {
+    const std::vector<uint32_t>& leaders = options.twins->leaders;
+    leader_schedule_.resize(leaders.size() + 100000);
+    for (size_t view = 0; view < leader_schedule_.size(); ++view) {
+      leader_schedule_[view] =
+          view >= 1 && view <= leaders.size() ? leaders[view - 1] : view % options.members;
+    }
+  }
+}
+
+void Simulation::Schedule(Event event) {
+  event.sequence = sequence_++;
+  events_.push(std::move(event));
+}
+
+void Simulation::Fail(bool* flag, const std::string& violation) {
+  if (result_.violation.empty()) result_.violation = violation;
+  *flag = false;
+}
+
+void Simulation::StartReplica(uint32_t index) {
+  Node& node = nodes_[index];
+  bft::ReplicaConfig config;
+  config.federation = &federation_.federation;
+  config.self = node.member;
+  config.key = federation_.keys[node.member];
+  config.genesis_post_state_hash = SimApp::LedgerHash(0);
+  config.timeout_ms_base = options_.timeout_ms_base;
+  config.timeout_ms_max = options_.timeout_ms_max;
+  config.idle_interval_ms = options_.idle_interval_ms;
+  config.shared_verification_cache = &cache_;
+  if (!leader_schedule_.empty()) config.leader_schedule = &leader_schedule_;
+  node.replica = std::make_unique<bft::Replica>(config);
+  bft::RestoredState restored;
+  restored.safety = node.disk_safety;
+  for (const auto& [hash, block] : node.disk_blocks) restored.blocks.push_back(block);
+  node.up = true;
+  Process(index, node.replica->Start(restored));
+}
+
+void Simulation::Crash(uint32_t index) {
+  Node& node = nodes_[index];
+  if (!node.up) return;
+  node.up = false;
+  node.effects_left = -1;
+  ++node.epoch;
+  node.unsynced_blocks.clear();  // Unsynced writes are lost.
+  node.replica.reset();
+  ++result_.totals.crashes;
+}
+
+void Simulation::Process(uint32_t index, Outputs outputs) {
+  Node& node = nodes_[index];
+  current_ = index;
+  current_outputs_ = &outputs;
+  result_.totals.signatures += outputs.signed_log.size();
+  bft::ExecuteInOrder(outputs, this);
+  current_outputs_ = nullptr;
+  if (node.effects_left == 0) {
+    Crash(index);
+    Schedule(
+        At(std::min(options_.heal_ms, now_ + random_.Range(100, options_.crash_downtime_ms_max)),
+           EventType::kRestart, index));
+    return;
+  }
+  if (node.honest && node.replica->view() > node.last_view) {
+    result_.totals.view_changes += node.replica->view() - node.last_view;
+    node.last_view = node.replica->view();
+    if (options_.twins && !twins_healed_ms_) {
+      const uint64_t scenario_views = options_.twins->partitions.size();
+      bool healed = true;
+      for (const Node& each : nodes_) healed &= !each.honest || each.last_view > scenario_views;
+      if (healed) twins_healed_ms_ = now_;
+    }
+  }
+}
+
+bool Simulation::EffectAllowed() {
+  Node& node = nodes_[current_];
+  if (node.effects_left == 0) return false;
+  if (node.effects_left > 0) --node.effects_left;
+  return true;
+}
+
+void Simulation::Persist(const std::optional<bft::SafetyState>& safety,
+                         const std::vector<StreamRecord>& signed_log) {
+  if (!EffectAllowed()) return;
+  Node& node = nodes_[current_];
+  if (safety) node.disk_safety = *safety;
+  node.disk_log.insert(node.disk_log.end(), signed_log.begin(), signed_log.end());
+  // A synced write makes every earlier write durable too (one log, as in RocksDB).
+  for (const Block& block : node.unsynced_blocks) node.disk_blocks[block.hash()] = block;
+  node.unsynced_blocks.clear();
+}
+
+void Simulation::StoreBlocks(const std::vector<Block>& blocks) {
+  if (!EffectAllowed()) return;
+  Node& node = nodes_[current_];
+  node.app.OnStored(blocks);
+  for (const Block& block : blocks) {
+    if (options_.faults) {
+      node.unsynced_blocks.push_back(block);
+    } else {
+      node.disk_blocks[block.hash()] = block;
+    }
+  }
+}
+
+void Simulation::CheckSlot(Node& node, const StreamRecord& record) {
+  // The own-signature log must already hold everything that leaves.
+  bool logged = false;
+  for (auto it = node.disk_log.rbegin(); it != node.disk_log.rend() && !logged; ++it) {
+    logged = it->payload == record.payload && it->signature == record.signature;
+  }
+  if (!logged) {
+    Fail(&result_.durable, "node " + std::to_string(current_) + " sent an artefact of view " +
+                               std::to_string(record.view) + " before it was durably logged");
+  }
+  Reader reader(record.payload);
+  uint8_t phase = 0;
+  if (record.payload.size() > 7 && record.payload[0] == static_cast<uint8_t>(ArtefactKind::kVote)) {
+    phase = static_cast<uint8_t>(DecodeVoteStatement(&reader).phase);
+  }
+  const auto slot = std::make_tuple(record.payload[0], record.view, phase);
+  auto [it, inserted] = node.sent_slots.emplace(slot, record.payload);
+  if (!inserted && it->second != record.payload) {
+    Fail(&result_.durable, "node " + std::to_string(current_) + " signed two different artefacts" +
+                               " of kind " + std::to_string(record.payload[0]) + " for view " +
+                               std::to_string(record.view));
+  }
+}
+
+bool Simulation::Connected(uint32_t from_node, uint32_t to_node,
+                           const bft::Message& message) const {
+  if (options_.twins) {
+    const std::optional<uint64_t> message_view = bft::MessageView(message);
+    const uint64_t view = message_view ? *message_view : nodes_[from_node].replica->view();
+    const auto& partitions = options_.twins->partitions;
+    if (view == 0 || view > partitions.size() || now_ >= options_.heal_ms) return true;
+    return partitions[view - 1][from_node] == partitions[view - 1][to_node];
+  }
+  return nodes_[from_node].group == nodes_[to_node].group;
+}
+
+void Simulation::SendAll(const std::vector<bft::Send>& sends) {
+  if (!EffectAllowed()) return;
+  Node& sender = nodes_[current_];
+  for (const StreamRecord& record : current_outputs_->signed_log) CheckSlot(sender, record);
+  for (const bft::Send& send : sends) {
+    auto message = std::make_shared<const bft::Message>(send.message);
+    for (uint32_t to = 0; to < nodes_.size(); ++to) {
+      const uint32_t member = nodes_[to].member;
+      if (member == sender.member || (send.to != bft::kBroadcast && send.to != member)) continue;
+      if (!Connected(current_, to, *message)) continue;
+      const bool faulty = options_.faults && now_ < options_.heal_ms;
+      if (faulty && random_.Chance(options_.drop_probability)) continue;
+      ++result_.totals.messages;
+      const int copies = faulty && random_.Chance(options_.duplicate_probability) ? 2 : 1;
+      for (int copy = 0; copy < copies; ++copy) {
+        Event event = At(now_ + DelayMs(), EventType::kDeliver, to);
+        event.from = sender.member;
+        event.message = message;
+        Schedule(std::move(event));
+      }
+    }
+  }
+}
+
+void Simulation::Deliver(const std::vector<bft::Commit>& commits,
+                         const std::optional<bft::FastForward>& fast_forward) {
+  if (!EffectAllowed()) return;
+  Node& node = nodes_[current_];
+  if (fast_forward) node.app.OnFastForward(fast_forward->block);
+  for (const bft::Commit& commit : commits) {
+    node.app.OnCommit(commit.blocks);
+    if (!node.honest) continue;
+    result_.totals.commits += commit.blocks.size();
+    for (const Block& block : commit.blocks) {
+      const uint64_t height = block.header.height;
+      result_.totals.decisions = std::max(result_.totals.decisions, height);
+      auto [it, inserted] =
+          decided_.emplace(height, std::make_pair(block.hash(), commit.commit_qc.view));
+      if (!inserted && it->second.first != block.hash()) {
+        if (!result_.conflict_views) {
+          result_.conflict_views = std::make_pair(it->second.second, commit.commit_qc.view);
+        }
+        Fail(&result_.safe, "conflicting blocks committed at height " + std::to_string(height) +
+                                " (node " + std::to_string(current_) + ", commit QC views " +
+                                std::to_string(it->second.second) + " and " +
+                                std::to_string(commit.commit_qc.view) + ")");
+      }
+    }
+  }
+}
+
+void Simulation::AskApplication(const std::optional<bft::CreateBodyRequest>& create_body,
+                                const std::vector<bft::ValidateRequest>& validate) {
+  if (!EffectAllowed()) return;
+  const uint64_t epoch = nodes_[current_].epoch;
+  if (create_body) {
+    Event event = At(now_ + random_.Range(1, 5), EventType::kAppCreate, current_, epoch);
+    event.view = create_body->view;
+    event.hash = create_body->parent_hash;
+    Schedule(std::move(event));
+  }
+  for (const bft::ValidateRequest& request : validate) {
+    Event event = At(now_ + random_.Range(1, 5), EventType::kAppValidate, current_, epoch);
+    event.block = std::make_shared<const Block>(request.block);
+    Schedule(std::move(event));
+  }
+}
+
+void Simulation::ScheduleTimers(const std::vector<bft::TimerRequest>& timers) {
+  if (!EffectAllowed()) return;
+  for (const bft::TimerRequest& timer : timers) {
+    Event event = At(now_ + timer.delay_ms, EventType::kTimer, current_, nodes_[current_].epoch);
+    event.timer = timer.kind;
+    event.view = timer.view;
+    Schedule(std::move(event));
+  }
+}
+
+void Simulation::Publish(const std::vector<StreamRecord>& stream,
+                         const std::vector<bft::Rejection>& rejections) {
+  (void)rejections;
+  if (!EffectAllowed()) return;
+  Node& node = nodes_[current_];
+  if (options_.record_streams && node.honest) {
+    node.stream.insert(node.stream.end(), stream.begin(), stream.end());
+  }
+}
+
+void Simulation::ScheduleFaults() {
+  if (!options_.faults) return;
+  const double heal_seconds = options_.heal_ms / 1000.0;
+  for (uint32_t node = 0; node < nodes_.size(); ++node) {
+    const uint64_t crash_count =
+        static_cast<uint64_t>(options_.crashes_per_second * heal_seconds + 0.5);
+    for (uint64_t i = 0; i < crash_count; ++i) {
+      Schedule(At(random_.Range(0, options_.heal_ms), EventType::kCrash, node));
+    }
+  }
+  const uint64_t partition_count =
+      static_cast<uint64_t>(options_.partitions_per_second * heal_seconds + 0.5);
+  for (uint64_t i = 0; i < partition_count; ++i) {
+    Schedule(At(random_.Range(0, options_.heal_ms), EventType::kPartition));
+  }
+  Schedule(At(options_.heal_ms, EventType::kHeal));
+}
+
+void Simulation::ScheduleCandidates() {
+  const uint64_t bound = 10 * options_.timeout_ms_max;
+  uint64_t time = 0;
+  for (uint64_t height = 1;; ++height) {
+    time += 1 + random_.Exponential(static_cast<double>(options_.candidate_interval_ms_mean));
+    if (time >= options_.duration_ms) break;
+    Event event = At(time, EventType::kCandidate);
+    event.value = height;
+    Schedule(event);
+    const uint64_t last_heal = options_.heal_ms;
+    if (time >= last_heal && time + bound <= options_.duration_ms) {
+      Event check = At(time + bound, EventType::kLivenessCheck);
+      check.value = height;
+      check.appeared_ms = time;
+      Schedule(check);
+    }
+  }
+}
+
+void Simulation::HandleEvent(const Event& event) {
+  Node* node = event.type == EventType::kPartition || event.type == EventType::kHeal ||
+                       event.type == EventType::kCandidate ||
+                       event.type == EventType::kLivenessCheck
+                   ? nullptr
+                   : &nodes_[event.node];
+  const bool live_target = node != nullptr && node->up &&
+                           (event.type == EventType::kDeliver || node->epoch == event.epoch);
+  switch (event.type) {
+    case EventType::kDeliver:
+      if (live_target) Process(event.node, node->replica->OnMessage(event.from, *event.message));
+      break;
+    case EventType::kTimer:
+      if (live_target) Process(event.node, node->replica->OnTimer(event.timer, event.view));
+      break;
+    case EventType::kAppCreate:
+      if (live_target) {
+        auto body = node->app.CreateBody(event.hash);
+        Process(event.node,
+                body ? node->replica->OnBodyCreated(event.view, body->first, body->second)
+                     : node->replica->OnBodyCreated(event.view, std::nullopt, Hash256{}));
+      }
+      break;
+    case EventType::kAppValidate:
+      if (live_target) {
+        Process(event.node, node->replica->OnBlockValidated(event.block->hash(),
+                                                            node->app.Validate(*event.block)));
+      }
+      break;
+    case EventType::kCrash:
+      if (node->up && node->effects_left < 0) {
+        if (random_.Chance(0.5)) {
+          node->effects_left = static_cast<int>(random_.Range(1, 2));  // Dies mid-output.
+        } else {
+          Crash(event.node);
+          Schedule(At(
+              std::min(options_.heal_ms, now_ + random_.Range(100, options_.crash_downtime_ms_max)),
+              EventType::kRestart, event.node));
+        }
+      }
+      break;
+    case EventType::kRestart:
+      if (!node->up) StartReplica(event.node);
+      break;
+    case EventType::kPartition:
+      ++result_.totals.partitions;
+      for (Node& each : nodes_) each.group = static_cast<uint32_t>(random_.Range(0, 1));
+      Schedule(At(std::min(options_.heal_ms, now_ + random_.Range(200, options_.partition_ms_max)),
+                  EventType::kHeal));
+      break;
+    case EventType::kHeal:
+      for (Node& each : nodes_) each.group = 0;
+      break;
+    case EventType::kCandidate:
+      for (uint32_t index = 0; index < nodes_.size(); ++index) {
+        nodes_[index].app.SetVisibleHeight(event.value);
+        if (nodes_[index].up) Process(index, nodes_[index].replica->OnCandidatePending());
+      }
+      break;
+    case EventType::kLivenessCheck:
+      // Twins: only the healed suffix, once the network healed (every honest node left
+      // the scenario's views, or the scenario's time ran out).
+      if (options_.twins &&
+          event.appeared_ms < std::min(options_.heal_ms, twins_healed_ms_.value_or(UINT64_MAX))) {
+        break;
+      }
+      for (uint32_t index = 0; index < nodes_.size(); ++index) {
+        const Node& each = nodes_[index];
+        if (each.honest && each.app.committed_candidate_height() < event.value) {
+          Fail(&result_.live, "node " + std::to_string(index) + " had not committed candidate " +
+                                  std::to_string(event.value) + " " +
+                                  std::to_string(10 * options_.timeout_ms_max) +
+                                  " ms after it appeared (committed up to " +
+                                  std::to_string(each.app.committed_candidate_height()) + ")");
+        }
+      }
+      break;
+  }
+}
+
+SimResult Simulation::Run() {
+  for (uint32_t index = 0; index < nodes_.size(); ++index) StartReplica(index);
+  ScheduleFaults();
+  ScheduleCandidates();
+  while (!events_.empty() && events_.top().time <= options_.duration_ms) {
+    const Event event = events_.top();
+    events_.pop();
+    now_ = event.time;
+    HandleEvent(event);
+    if (trace_) {
+      const Node& node = nodes_[event.node];
+      fprintf(stderr, "t=%lu ev=%d node=%u %s view=%lu committed=%lu\n", now_,
+              static_cast<int>(event.type), event.node,
+              event.message ? bft::MessageName(*event.message) : "-",
+              node.replica ? node.replica->view() : 0,
+              node.replica ? node.replica->committed_height() : 0);
+    }
+    if (!result_.ok() && !options_.twins) break;  // The first violation is the story.
+  }
+  result_.totals.verifications = cache_.verifications();
+
+  if (getenv("METRONOME_SIM_DEBUG") != nullptr) {
+    for (const Node& node : nodes_) {
+      fprintf(stderr, "node member=%u up=%d view=%lu committed=%lu candidate=%lu now=%lu\n",
+              node.member, node.up, node.replica ? node.replica->view() : 0,
+              node.replica ? node.replica->committed_height() : 0,
+              node.app.committed_candidate_height(), now_);
+    }
+  }
+  if (options_.record_streams) {
+    for (Node& node : nodes_) {
+      if (node.honest) result_.streams.push_back(std::move(node.stream));
+    }
+  }
+  return result_;
+}
+
+}  // namespace
+
+SimResult RunSimulation(const SimOptions& options) { return Simulation(options).Run(); }
+
+std::string ReplayCommand(const SimOptions& options) {
+  std::ostringstream command;
+  command << "bazel run //tests/sim:sim_runner -- --seed=" << options.seed
+          << " --members=" << options.members << " --faults=" << (options.faults ? 1 : 0)
+          << " --duration_ms=" << options.duration_ms << " --heal_ms=" << options.heal_ms;
+  return command.str();
+}
+
+}  // namespace metronome::sim
