@@ -30,6 +30,8 @@ enum class ArtefactKind : uint8_t {
   kTimeout = 11,
   kNewView = 12,
   kEvidence = 13,
+  // 100-103 are taken by the devchain (services/pow_adapter/core/devchain_block.h):
+  // header, block, freeze evidence, checkpoint state.
 };
 
 constexpr uint8_t kFormatVersion = 1;

@@ -36,6 +36,8 @@ int VerifyCertificate(const std::string& certificate_path, const std::string& fe
                       uint32_t headers_max);
 int Inspect(const std::string& path);
 int Health(const std::string& address, const std::string& service, int timeout_ms);
+// Ends a pow-adapter's finality freeze; `address` is its admin listener.
+int ClearFreeze(const std::string& evidence_path, const std::string& address, int timeout_ms);
 
 }  // namespace metronome::cli
 

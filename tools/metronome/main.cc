@@ -59,6 +59,14 @@ int main(int argc, char** argv) {
   health->add_option("--service", service, "Service name (default: the whole server)");
   health->add_option("--timeout-ms", timeout_ms, "Deadline")->capture_default_str();
 
+  std::string evidence_path, admin_address;
+  int clear_timeout_ms = 5000;
+  CLI::App* clear_freeze =
+      app.add_subcommand("clear-freeze", "End a pow-adapter's finality freeze (DESIGN §5)");
+  clear_freeze->add_option("--evidence", evidence_path, "The freeze's evidence file")->required();
+  clear_freeze->add_option("--address", admin_address, "The adapter's admin host:port")->required();
+  clear_freeze->add_option("--timeout-ms", clear_timeout_ms, "Deadline")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -70,5 +78,6 @@ int main(int argc, char** argv) {
   if (*verify) return VerifyCertificate(certificate_path, federation_path, headers_max);
   if (*inspect) return Inspect(inspect_path);
   if (*health) return Health(address, service, timeout_ms);
+  if (*clear_freeze) return ClearFreeze(evidence_path, admin_address, clear_timeout_ms);
   return 2;
 }
