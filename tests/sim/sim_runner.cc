@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   const uint64_t first_seed = options.seed;
   for (uint64_t run = 0; run < runs; ++run) {
     options.seed = first_seed + run;
+    options.stale_leader = options.seed % 4 == 0;
     const metronome::sim::SimResult result = metronome::sim::RunSimulation(options);
     totals.commits += result.totals.commits;
     totals.crashes += result.totals.crashes;

@@ -23,6 +23,7 @@ TEST(SimulatorTest, SeededRunsWithFaultsAreSafeLiveAndDurable) {
     SimOptions options;
     options.seed = first_seed + run;
     options.members = members;
+    options.stale_leader = options.seed % 4 == 0;  // A faulty leader in a quarter of runs.
     const SimResult result = RunSimulation(options);
     ASSERT_TRUE(result.ok()) << result.violation << "\nreplay: " << ReplayCommand(options);
     totals.commits += result.totals.commits;

@@ -9,6 +9,7 @@
 
 #include "common/assert.h"
 #include "common/consensus_statements.h"
+#include "common/domain_tags.h"
 #include "common/test_support.h"
 #include "services/bft/core/effects.h"
 #include "services/bft/core/replica.h"
@@ -132,6 +133,8 @@ class Simulation : public bft::EffectHandler {
   void Fail(bool* flag, const std::string& violation);
   bool Connected(uint32_t from_node, uint32_t to_node, const bft::Message& message) const;
   void CheckSlot(Node& node, const StreamRecord& record);
+  // The Byzantine stale leader's replacement for `proposal`, when it has a stale QC.
+  std::optional<bft::Proposal> StaleProposal(const bft::Proposal& proposal);
   void ScheduleFaults();
   void ScheduleCandidates();
   uint64_t DelayMs() { return random_.Range(options_.delay_ms_min, options_.delay_ms_max); }
@@ -152,6 +155,7 @@ class Simulation : public bft::EffectHandler {
   SimResult result_;
   bool trace_ = getenv("METRONOME_SIM_TRACE") != nullptr;
   std::optional<uint64_t> twins_healed_ms_;
+  std::map<Hash256, QuorumCertificate> qc_certifying_;  // Block -> a Prepare QC over it.
 };
 
 Simulation::Simulation(const SimOptions& options)
@@ -168,7 +172,14 @@ Simulation::Simulation(const SimOptions& options)
     nodes_.push_back(std::move(node));
   }
   for (Node& node : nodes_) {
-    node.honest = std::find(twin_of.begin(), twin_of.end(), node.member) == twin_of.end();
+    node.honest = std::find(twin_of.begin(), twin_of.end(), node.member) == twin_of.end() &&
+                  !(options.stale_leader && node.member == 0);
+  }
+  if (options.stale_leader) {
+    for (uint32_t member = 0; member < options.members; ++member) {
+      leader_schedule_.push_back(member);
+      if (member == 0) leader_schedule_.push_back(0);
+    }
   }
   if (options.twins) {
     const std::vector<uint32_t>& leaders = options.twins->leaders;
@@ -320,9 +331,22 @@ void Simulation::SendAll(const std::vector<bft::Send>& sends) {
   for (const StreamRecord& record : current_outputs_->signed_log) CheckSlot(sender, record);
   for (const bft::Send& send : sends) {
     auto message = std::make_shared<const bft::Message>(send.message);
+    const auto* proposal = std::get_if<bft::Proposal>(&send.message);
+    if (proposal != nullptr && options_.stale_leader) {
+      qc_certifying_[proposal->justify_qc.block_hash] = proposal->justify_qc;
+    }
+    const auto* quorum = std::get_if<bft::QuorumMessage>(&send.message);
+    const bool withheld_commit = options_.stale_leader && sender.member == 0 && quorum != nullptr &&
+                                 quorum->qc.phase == Phase::kCommit;
+    if (proposal != nullptr && options_.stale_leader && sender.member == 0) {
+      if (std::optional<bft::Proposal> stale = StaleProposal(*proposal)) {
+        message = std::make_shared<const bft::Message>(*std::move(stale));
+      }
+    }
     for (uint32_t to = 0; to < nodes_.size(); ++to) {
       const uint32_t member = nodes_[to].member;
       if (member == sender.member || (send.to != bft::kBroadcast && send.to != member)) continue;
+      if (withheld_commit && member != 1) continue;
       if (!Connected(current_, to, *message)) continue;
       const bool faulty = options_.faults && now_ < options_.heal_ms;
       if (faulty && random_.Chance(options_.drop_probability)) continue;
@@ -336,6 +360,37 @@ void Simulation::SendAll(const std::vector<bft::Send>& sends) {
       }
     }
   }
+}
+
+std::optional<bft::Proposal> Simulation::StaleProposal(const bft::Proposal& proposal) {
+  // Extend the parent of the block the honest justify QC certifies, with the QC that
+  // certified that parent: members locked on the newer block must refuse it.
+  Node& leader = nodes_[current_];
+  auto justified = leader.disk_blocks.find(proposal.justify_qc.block_hash);
+  if (justified == leader.disk_blocks.end()) return std::nullopt;
+  auto stale_qc = qc_certifying_.find(justified->second.header.parent_hash);
+  if (stale_qc == qc_certifying_.end() || stale_qc->second.view == 0) return std::nullopt;
+  const QuorumCertificate stale = stale_qc->second;
+  auto parent_entry = leader.disk_blocks.find(stale.block_hash);
+  if (parent_entry == leader.disk_blocks.end()) return std::nullopt;
+  const Block* parent = &parent_entry->second;
+  auto body = leader.app.CreateBody(stale.block_hash);
+  if (!body) return std::nullopt;
+  bft::Proposal forged;
+  forged.body = body->first;
+  forged.justify_qc = stale;
+  forged.statement.protocol_id = proposal.statement.protocol_id;
+  forged.statement.view = proposal.statement.view;
+  forged.statement.justify_view = stale.view;
+  Header& header = forged.statement.header;
+  header.parent_hash = stale.block_hash;
+  header.height = parent->header.height + 1;
+  header.view = proposal.statement.view;
+  header.post_state_hash = body->second;
+  header.content_root = ContentRoot(forged.body);
+  forged.signed_by = {0, SignTagged(federation_.keys[0], kTagProposal, federation_.federation.id(),
+                                    EncodeProposalStatement(forged.statement))};
+  return forged;
 }
 
 void Simulation::Deliver(const std::vector<bft::Commit>& commits,
@@ -394,9 +449,15 @@ void Simulation::ScheduleTimers(const std::vector<bft::TimerRequest>& timers) {
 
 void Simulation::Publish(const std::vector<StreamRecord>& stream,
                          const std::vector<bft::Rejection>& rejections) {
-  (void)rejections;
   if (!EffectAllowed()) return;
   Node& node = nodes_[current_];
+  for (const bft::Rejection& rejection : rejections) {
+    // A valid Commit QC for a block conflicting with a decided one: two decisions exist.
+    if (node.honest && rejection.reason == "commit QC conflicts with a decided block") {
+      Fail(&result_.safe, "node " + std::to_string(current_) +
+                              " saw a commit QC conflicting with its decided block");
+    }
+  }
   if (options_.record_streams && node.honest) {
     node.stream.insert(node.stream.end(), stream.begin(), stream.end());
   }

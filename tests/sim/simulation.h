@@ -40,6 +40,11 @@ struct SimOptions {
   uint64_t timeout_ms_max = 1500;
   uint64_t idle_interval_ms = 1000;
   std::optional<TwinsScenario> twins;
+  // Member 0 is Byzantine and leads two views in a row (leaders 0, 0, 1, .., n-1, ...).
+  // In the first it hands the Commit QC to member 1 only, so member 1 decides while the
+  // others stay locked; in the second it proposes a sibling of that block, justified by
+  // an older QC. Only the lock stops honest members voting for it.
+  bool stale_leader = false;
   bool record_streams = false;  // Keep every honest node's ConsensusStream records.
 };
 

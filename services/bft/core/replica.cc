@@ -123,7 +123,6 @@ void Replica::EnterView(uint64_t view, bool progress) {
   voters_.clear();
   formed_phases_.clear();
   status_sent_to_.clear();
-  requested_blocks_.clear();
   new_views_.erase(new_views_.begin(), new_views_.lower_bound(view));
   timeouts_.erase(timeouts_.begin(), timeouts_.lower_bound(view));
   ScheduleViewTimer();
@@ -255,7 +254,7 @@ void Replica::ObserveQc(const QuorumCertificate& qc, uint32_t from) {
   if (qc.view == view_) AdvanceVotes();
 }
 
-void Replica::TryCommit(const QuorumCertificate& commit_qc, uint32_t from) {
+void Replica::TryCommit(QuorumCertificate commit_qc, uint32_t from) {
   if (commit_qc.view <= safety_.commit_qc.view &&
       blocks_.committed_hash() == safety_.commit_qc.block_hash) {
     return;  // Decided already.
@@ -288,6 +287,9 @@ void Replica::TryCommit(const QuorumCertificate& commit_qc, uint32_t from) {
 }
 
 void Replica::RequestBlocks(const Hash256& hash, uint32_t from) {
+  // Kept across view changes (answers to a request made just before a view change must
+  // still be accepted) and cleared when a view times out, so requests are retried.
+  if (requested_blocks_.size() >= config_.sync_blocks_max) requested_blocks_.clear();
   if (!requested_blocks_.insert(hash).second) return;
   BlockRequest request;
   request.hashes = {hash};

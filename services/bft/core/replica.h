@@ -111,7 +111,8 @@ class Replica {
   // Records and acts on any valid QC: raises high/locked/commit QCs, commits, and moves
   // to the QC's view when it is ahead. `from` is asked for missing blocks.
   void ObserveQc(const QuorumCertificate& qc, uint32_t from);
-  void TryCommit(const QuorumCertificate& commit_qc, uint32_t from);
+  // Takes the QC by value: callers pass pending_commit_, which this may reset.
+  void TryCommit(QuorumCertificate commit_qc, uint32_t from);
   void RequestBlocks(const Hash256& hash, uint32_t from);
 
   // Leader.

@@ -212,6 +212,10 @@ void Replica::HandleProposal(uint32_t from, const Proposal& proposal) {
     return;
   }
   const Block block{statement.header, proposal.body};
+  if (statement.header.height <= blocks_.committed_height()) {
+    Reject(from, proposal, "at or below the committed height");
+    return;
+  }
   if (!blocks_.Insert(block)) {
     Reject(from, proposal, "block store full");
     return;
@@ -383,8 +387,9 @@ void Replica::HandleBlockResponse(uint32_t from, const BlockResponse& response) 
     }
     expected = block.header.parent_hash;
   }
-  if (pending_commit_ && response.commit_block && checker_.ValidQc(response.commit_qc) &&
-      response.commit_qc.phase == Phase::kCommit &&
+  if (pending_commit_ && response.commit_block &&
+      response.commit_block->header.content_root == ContentRoot(response.commit_block->body) &&
+      checker_.ValidQc(response.commit_qc) && response.commit_qc.phase == Phase::kCommit &&
       response.commit_qc.block_hash == response.commit_block->hash() &&
       response.commit_qc.view >= pending_commit_->view &&
       response.retained_from_height > blocks_.committed_height() + 1) {
@@ -393,6 +398,7 @@ void Replica::HandleBlockResponse(uint32_t from, const BlockResponse& response) 
       // Peers pruned the blocks we miss: jump to their decision; the application
       // fetches the ledger state. The lock and last signed view are kept.
       blocks_.ResetTo(*response.commit_block);
+      out_.blocks.push_back(*response.commit_block);
       safety_.commit_qc = response.commit_qc;
       Persist();
       pending_commit_.reset();
