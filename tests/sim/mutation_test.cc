@@ -1,7 +1,7 @@
 // The checkers can fail: built against a deliberately broken consensus core, the
 // simulator must find a violation within the CI budget.
-//  - METRONOME_MUTATION_BREAK_LOCK (votes ignore the lock): a faulty leader proposing on
-//    a stale QC gets conflicting blocks decided.
+//  - METRONOME_MUTATION_BREAK_LOCK (votes ignore the lock): a Byzantine leader proposing
+//    a sibling of a decided block on an older QC gets conflicting blocks decided.
 //  - METRONOME_MUTATION_PERSIST_AFTER_SEND (messages leave before the safety state and
 //    the own-signature log are durable): the durability checker finds it.
 #include <gtest/gtest.h>
@@ -15,19 +15,20 @@ namespace {
 
 #if defined(METRONOME_MUTATION_BREAK_LOCK)
 // With correct leaders the highest-QC rule alone keeps Basic HotStuff safe; the lock is
-// what stops a faulty leader proposing on a stale QC. So this build meets one.
-TEST(MutationTest, BrokenLockIsCaughtWithAStaleLeader) {
-  for (uint64_t seed = 1; seed <= 200; ++seed) {
+// what stops a Byzantine leader driving a sibling of a decided block through on an older
+// QC. So this build meets one (SimOptions::lock_attack).
+TEST(MutationTest, BrokenLockIsCaughtByALockAttack) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
     SimOptions options;
     options.seed = seed;
-    options.stale_leader = true;
+    options.lock_attack = true;
     const SimResult result = RunSimulation(options);
     if (!result.safe) {
       std::cout << "caught at seed " << seed << ": " << result.violation << "\n";
       return;
     }
   }
-  FAIL() << "a core that ignores its lock passed 200 runs with a stale leader";
+  FAIL() << "a core that ignores its lock passed 20 runs with a lock attack";
 }
 #elif defined(METRONOME_MUTATION_PERSIST_AFTER_SEND)
 TEST(MutationTest, PersistenceAfterSendIsCaught) {

@@ -48,7 +48,7 @@ void SimApp::OnStored(const std::vector<bft::Block>& blocks) {
 std::optional<uint64_t> SimApp::Apply(uint64_t parent_ledger, const Body& body) const {
   uint64_t ledger = parent_ledger;
   for (const Transaction& transaction : body.transactions) {
-    if (!transaction.is_candidate()) return std::nullopt;
+    if (!transaction.is_candidate()) continue;  // Proposer blocks leave the ledger as is.
     const CheckpointCandidate& candidate = transaction.candidate();
     if (!(candidate == Candidate(candidate.pow_height)) || candidate.pow_height <= ledger) {
       return std::nullopt;
@@ -62,6 +62,7 @@ std::optional<std::pair<Body, Hash256>> SimApp::CreateBody(const Hash256& parent
   const std::optional<uint64_t> parent_ledger = LedgerOf(parent_hash);
   if (!parent_ledger) return std::nullopt;
   Body body;
+  body.transactions.push_back(Transaction{ProposerBlock{BytesOf("node-" + std::to_string(node_))}});
   uint64_t ledger = *parent_ledger;
   if (visible_height_ > ledger) {
     body.transactions.push_back(Transaction{Candidate(visible_height_)});

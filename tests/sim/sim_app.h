@@ -17,6 +17,9 @@ class SimApp {
   static Hash256 LedgerHash(uint64_t height);
   static CheckpointCandidate Candidate(uint64_t height);
 
+  // Bodies this app creates carry a proposer block naming `node`: the nodes' interpreters
+  // see different mempools, so a member's twins propose different blocks.
+  void SetNode(uint32_t node) { node_ = node; }
   // The candidate heights visible now, up to `visible_height`.
   void SetVisibleHeight(uint64_t visible_height) { visible_height_ = visible_height; }
 
@@ -40,6 +43,7 @@ class SimApp {
   std::optional<uint64_t> Apply(uint64_t parent_ledger, const Body& body) const;
 
   uint64_t visible_height_ = 0;
+  uint32_t node_ = 0;
   std::map<Hash256, uint64_t> ledgers_;  // Block hash -> last candidate height.
   std::map<Hash256, bft::Block> blocks_;
   uint64_t committed_candidate_height_ = 0;

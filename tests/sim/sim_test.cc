@@ -23,22 +23,26 @@ TEST(SimulatorTest, SeededRunsWithFaultsAreSafeLiveAndDurable) {
     SimOptions options;
     options.seed = first_seed + run;
     options.members = members;
-    options.stale_leader = options.seed % 4 == 0;  // A faulty leader in a quarter of runs.
+    options.lock_attack = options.seed % 4 == 0;  // A Byzantine leader in a quarter of runs.
     const SimResult result = RunSimulation(options);
     ASSERT_TRUE(result.ok()) << result.violation << "\nreplay: " << ReplayCommand(options);
     totals.commits += result.totals.commits;
     totals.crashes += result.totals.crashes;
     totals.partitions += result.totals.partitions;
     totals.view_changes += result.totals.view_changes;
+    totals.lock_attacks += result.totals.lock_attacks;
+    totals.lock_refusals += result.totals.lock_refusals;
   }
   std::cout << "n=" << members << ": " << runs << " runs, " << totals.commits << " commits, "
             << totals.crashes << " crashes, " << totals.partitions << " partitions, "
-            << totals.view_changes << " view changes\n";
+            << totals.view_changes << " view changes, " << totals.lock_attacks << " lock attacks, "
+            << totals.lock_refusals << " proposals refused for a lock\n";
   if (runs >= 1000) {
     EXPECT_GE(totals.commits, 10000u);
     EXPECT_GE(totals.crashes, 500u);
     EXPECT_GE(totals.partitions, 500u);
     EXPECT_GE(totals.view_changes, 1000u);
+    EXPECT_GE(totals.lock_attacks, runs / 4);  // The adversary really attacks.
   }
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <set>
 #include <sstream>
 
 #include "common/assert.h"
@@ -105,6 +106,19 @@ struct Node {
   std::vector<StreamRecord> stream;
 };
 
+// The adversary of SimOptions::lock_attack. It speaks for member 0 on the network, next to
+// member 0's real replica, and runs one attempt at a time (see Simulation::Adversary*).
+struct LockAttack {
+  std::optional<bft::Proposal> last_proposal;  // Member 0's replica's latest proposal.
+  bool active = false;                         // An attempt is under way.
+  uint64_t view = 0;                           // v: member 0 leads v and v + 1.
+  uint64_t deadline_ms = 0;                    // The attempt is abandoned after this.
+  QuorumCertificate withheld_commit;           // The Commit QC for B, member 0's block of v.
+  bft::Proposal sibling;                       // B', proposed in v + 1.
+  Hash256 sibling_hash{};
+  std::map<Phase, std::map<uint32_t, Signature>> votes;  // Victims' votes for B'.
+};
+
 class Simulation : public bft::EffectHandler {
  public:
   explicit Simulation(const SimOptions& options);
@@ -133,8 +147,16 @@ class Simulation : public bft::EffectHandler {
   void Fail(bool* flag, const std::string& violation);
   bool Connected(uint32_t from_node, uint32_t to_node, const bft::Message& message) const;
   void CheckSlot(Node& node, const StreamRecord& record);
-  // The Byzantine stale leader's replacement for `proposal`, when it has a stale QC.
-  std::optional<bft::Proposal> StaleProposal(const bft::Proposal& proposal);
+  // The lock attack. Member 0's replica is about to send `message`: true when the
+  // adversary keeps it off the network (always, during an attempt).
+  bool AdversaryWithholds(const bft::Message& message);
+  // Honest member `from`'s `message` reaches member 0 (whether its replica is up or not).
+  void AdversaryObserves(uint32_t from, const bft::Message& message);
+  // A message forged or withheld by the adversary leaves as member 0's, after 1 ms.
+  void AdversarySend(uint32_t to, const bft::Message& message);
+  void EndAttempt() { attack_ = LockAttack{}; }
+  // Members 2..n-1: the ones the adversary tries to decide B' (member 1 decides B).
+  static bool IsVictim(uint32_t member) { return member >= 2; }
   void ScheduleFaults();
   void ScheduleCandidates();
   uint64_t DelayMs() { return random_.Range(options_.delay_ms_min, options_.delay_ms_max); }
@@ -155,7 +177,7 @@ class Simulation : public bft::EffectHandler {
   SimResult result_;
   bool trace_ = getenv("METRONOME_SIM_TRACE") != nullptr;
   std::optional<uint64_t> twins_healed_ms_;
-  std::map<Hash256, QuorumCertificate> qc_certifying_;  // Block -> a Prepare QC over it.
+  LockAttack attack_;
 };
 
 Simulation::Simulation(const SimOptions& options)
@@ -171,11 +193,13 @@ Simulation::Simulation(const SimOptions& options)
     node.member = i < options.members ? i : twin_of[i - options.members];
     nodes_.push_back(std::move(node));
   }
+  for (uint32_t index = 0; index < nodes_.size(); ++index) nodes_[index].app.SetNode(index);
   for (Node& node : nodes_) {
     node.honest = std::find(twin_of.begin(), twin_of.end(), node.member) == twin_of.end() &&
-                  !(options.stale_leader && node.member == 0);
+                  !(options.lock_attack && node.member == 0);
   }
-  if (options.stale_leader) {
+  if (options.lock_attack) {
+    METRONOME_ASSERT(options.members >= 4 && !options.twins);
     for (uint32_t member = 0; member < options.members; ++member) {
       leader_schedule_.push_back(member);
       if (member == 0) leader_schedule_.push_back(0);
@@ -211,7 +235,7 @@ void Simulation::StartReplica(uint32_t index) {
   config.timeout_ms_base = options_.timeout_ms_base;
   config.timeout_ms_max = options_.timeout_ms_max;
   config.idle_interval_ms = options_.idle_interval_ms;
-  config.shared_verification_cache = &cache_;
+  config.shared_verification_cache = options_.share_verification_cache ? &cache_ : nullptr;
   if (!leader_schedule_.empty()) config.leader_schedule = &leader_schedule_;
   node.replica = std::make_unique<bft::Replica>(config);
   bft::RestoredState restored;
@@ -330,23 +354,11 @@ void Simulation::SendAll(const std::vector<bft::Send>& sends) {
   Node& sender = nodes_[current_];
   for (const StreamRecord& record : current_outputs_->signed_log) CheckSlot(sender, record);
   for (const bft::Send& send : sends) {
+    if (options_.lock_attack && sender.member == 0 && AdversaryWithholds(send.message)) continue;
     auto message = std::make_shared<const bft::Message>(send.message);
-    const auto* proposal = std::get_if<bft::Proposal>(&send.message);
-    if (proposal != nullptr && options_.stale_leader) {
-      qc_certifying_[proposal->justify_qc.block_hash] = proposal->justify_qc;
-    }
-    const auto* quorum = std::get_if<bft::QuorumMessage>(&send.message);
-    const bool withheld_commit = options_.stale_leader && sender.member == 0 && quorum != nullptr &&
-                                 quorum->qc.phase == Phase::kCommit;
-    if (proposal != nullptr && options_.stale_leader && sender.member == 0) {
-      if (std::optional<bft::Proposal> stale = StaleProposal(*proposal)) {
-        message = std::make_shared<const bft::Message>(*std::move(stale));
-      }
-    }
     for (uint32_t to = 0; to < nodes_.size(); ++to) {
       const uint32_t member = nodes_[to].member;
       if (member == sender.member || (send.to != bft::kBroadcast && send.to != member)) continue;
-      if (withheld_commit && member != 1) continue;
       if (!Connected(current_, to, *message)) continue;
       const bool faulty = options_.faults && now_ < options_.heal_ms;
       if (faulty && random_.Chance(options_.drop_probability)) continue;
@@ -362,35 +374,128 @@ void Simulation::SendAll(const std::vector<bft::Send>& sends) {
   }
 }
 
-std::optional<bft::Proposal> Simulation::StaleProposal(const bft::Proposal& proposal) {
-  // Extend the parent of the block the honest justify QC certifies, with the QC that
-  // certified that parent: members locked on the newer block must refuse it.
-  Node& leader = nodes_[current_];
-  auto justified = leader.disk_blocks.find(proposal.justify_qc.block_hash);
-  if (justified == leader.disk_blocks.end()) return std::nullopt;
-  auto stale_qc = qc_certifying_.find(justified->second.header.parent_hash);
-  if (stale_qc == qc_certifying_.end() || stale_qc->second.view == 0) return std::nullopt;
-  const QuorumCertificate stale = stale_qc->second;
-  auto parent_entry = leader.disk_blocks.find(stale.block_hash);
-  if (parent_entry == leader.disk_blocks.end()) return std::nullopt;
-  const Block* parent = &parent_entry->second;
-  auto body = leader.app.CreateBody(stale.block_hash);
-  if (!body) return std::nullopt;
-  bft::Proposal forged;
-  forged.body = body->first;
-  forged.justify_qc = stale;
-  forged.statement.protocol_id = proposal.statement.protocol_id;
-  forged.statement.view = proposal.statement.view;
-  forged.statement.justify_view = stale.view;
-  Header& header = forged.statement.header;
+// The lock attack, step by step (n = 4: member 0 Byzantine, 1 decides B, 2 and 3 are the
+// victims; with n = 7, 2..6 are). With a correct core it fails at step 3 and the run must
+// stay safe, live and durable; with a core that ignores its lock, 2..n-1 decide B' while
+// member 1 decides B.
+//  1. View v (member 0 leads v and v + 1): member 0's replica proposes B normally and its
+//     Prepare and PreCommit QCs reach everyone, so 1..n-1 lock on B. When the Commit QC
+//     for B forms, the adversary withholds it, and from then on everything member 0's
+//     replica sends: no honest member learns that B was decided.
+//  2. It proposes B' for view v + 1 to the victims at once: a sibling of B (parent P = B's
+//     parent, justify = the Prepare QC over P that justified B, height = B's), with a body
+//     from member 0's application, signed with member 0's key. The victims stash it. No
+//     Commit QC comes, so members 1..n-1 time out in v, form a timeout certificate without
+//     member 0 and enter v + 1, where the victims take B' from the stash (it is sent again to
+//     a victim whose NewView(v + 1) arrives, in case a restart lost the stash).
+//  3. A correct victim refuses B': it neither extends the lock on B nor has a newer justify
+//     QC. A victim ignoring its lock votes Prepare for it, to member 0.
+//  4. With q - 1 victims' votes of a phase and its own, the adversary forms that phase's
+//     QC for B' and hands it to the victims, which vote the next phase: Prepare, PreCommit,
+//     Commit. The Commit QC makes the victims decide B' at B's height.
+//  5. The adversary hands member 1 the withheld Commit QC for B: member 1 decides B, and
+//     the safety checker sees two blocks decided at one height.
+// The attempt is abandoned when a victim times out in v + 1 or an honest member is seen
+// beyond v + 1 (the victims refused B'), or after a deadline; member 0's replica then
+// speaks again, and the next pair of views member 0 leads brings the next attempt.
+bool Simulation::AdversaryWithholds(const bft::Message& message) {
+  if (attack_.active && now_ > attack_.deadline_ms) EndAttempt();
+  if (attack_.active) return true;
+  if (const auto* proposal = std::get_if<bft::Proposal>(&message)) {
+    attack_.last_proposal = *proposal;
+    return false;
+  }
+  // Step 1: the Commit QC for B, member 0's own block of a view v; member 0 leads v + 1 too.
+  const auto* quorum = std::get_if<bft::QuorumMessage>(&message);
+  if (quorum == nullptr || quorum->qc.phase != Phase::kCommit || !attack_.last_proposal) {
+    return false;
+  }
+  const bft::Proposal& own = *attack_.last_proposal;
+  const uint64_t view = quorum->qc.view;
+  if (own.statement.view != view || quorum->qc.block_hash != HeaderHash(own.statement.header) ||
+      leader_schedule_[(view + 1) % leader_schedule_.size()] != 0) {
+    return false;
+  }
+  // Step 2: B', the sibling of B, for view v + 1.
+  const QuorumCertificate& stale = own.justify_qc;  // Over P, B's parent.
+  auto body = nodes_[0].app.CreateBody(stale.block_hash);
+  if (!body) return false;
+  bft::Proposal sibling;
+  sibling.body = body->first;
+  sibling.justify_qc = stale;
+  sibling.statement.protocol_id = own.statement.protocol_id;
+  sibling.statement.view = view + 1;
+  sibling.statement.justify_view = stale.view;
+  Header& header = sibling.statement.header;
   header.parent_hash = stale.block_hash;
-  header.height = parent->header.height + 1;
-  header.view = proposal.statement.view;
+  header.height = own.statement.header.height;
+  header.view = view + 1;
   header.post_state_hash = body->second;
-  header.content_root = ContentRoot(forged.body);
-  forged.signed_by = {0, SignTagged(federation_.keys[0], kTagProposal, federation_.federation.id(),
-                                    EncodeProposalStatement(forged.statement))};
-  return forged;
+  header.content_root = ContentRoot(sibling.body);
+  sibling.signed_by = {0, SignTagged(federation_.keys[0], kTagProposal, federation_.federation.id(),
+                                     EncodeProposalStatement(sibling.statement))};
+  attack_.active = true;
+  attack_.view = view;
+  attack_.deadline_ms = now_ + 4 * (options_.idle_interval_ms + options_.timeout_ms_max);
+  attack_.withheld_commit = quorum->qc;
+  attack_.sibling = sibling;
+  attack_.sibling_hash = HeaderHash(header);
+  ++result_.totals.lock_attacks;
+  for (uint32_t member = 0; member < options_.members; ++member) {
+    if (IsVictim(member)) AdversarySend(member, attack_.sibling);
+  }
+  return true;
+}
+
+void Simulation::AdversaryObserves(uint32_t from, const bft::Message& message) {
+  if (!attack_.active) return;
+  const uint64_t next = attack_.view + 1;
+  const std::optional<uint64_t> view = bft::MessageView(message);
+  const auto* timeout = std::get_if<bft::Timeout>(&message);
+  if (now_ > attack_.deadline_ms || (view && *view > next) ||
+      (timeout != nullptr && IsVictim(from) && timeout->statement.view >= next)) {
+    EndAttempt();  // The victims gave up on v + 1: they refused B' (or lost a message).
+    return;
+  }
+  if (const auto* new_view = std::get_if<bft::NewView>(&message)) {
+    if (IsVictim(from) && new_view->statement.view == next) AdversarySend(from, attack_.sibling);
+    return;
+  }
+  // Step 4: the victims' votes for B', phase by phase.
+  const auto* vote = std::get_if<bft::Vote>(&message);
+  if (vote == nullptr || !IsVictim(from) || vote->signed_by.signer != from ||
+      vote->statement.view != next || vote->statement.block_hash != attack_.sibling_hash) {
+    return;
+  }
+  auto& signatures = attack_.votes[vote->statement.phase];
+  if (!signatures.emplace(from, vote->signed_by.signature).second ||
+      signatures.size() + 1 != federation_.federation.q()) {
+    return;
+  }
+  std::vector<std::pair<uint32_t, Signature>> collected(signatures.begin(), signatures.end());
+  collected.emplace_back(0, SignTagged(federation_.keys[0], kTagVote, federation_.federation.id(),
+                                       EncodeVoteStatement(vote->statement)));
+  const bft::QuorumMessage quorum{
+      AssembleQuorumCertificate(federation_.federation, vote->statement, collected)};
+  for (uint32_t member = 0; member < options_.members; ++member) {
+    if (IsVictim(member)) AdversarySend(member, quorum);
+  }
+  if (vote->statement.phase == Phase::kCommit) {
+    // Step 5: the victims decide B'; member 1 now learns that B was decided.
+    AdversarySend(1, bft::QuorumMessage{attack_.withheld_commit});
+    EndAttempt();
+  }
+}
+
+void Simulation::AdversarySend(uint32_t to, const bft::Message& message) {
+  // Only member 0's own messages are the adversary's to time: 1 ms, never dropped (it
+  // may resend), but it cannot reach across a partition.
+  if (!Connected(0, to, message)) return;
+  ++result_.totals.messages;
+  Event event = At(now_ + 1, EventType::kDeliver, to);
+  event.from = 0;
+  event.message = std::make_shared<const bft::Message>(message);
+  Schedule(std::move(event));
 }
 
 void Simulation::Deliver(const std::vector<bft::Commit>& commits,
@@ -452,6 +557,10 @@ void Simulation::Publish(const std::vector<StreamRecord>& stream,
   if (!EffectAllowed()) return;
   Node& node = nodes_[current_];
   for (const bft::Rejection& rejection : rejections) {
+    if (node.honest &&
+        rejection.reason == "neither extends the locked block nor has a newer justify QC") {
+      ++result_.totals.lock_refusals;
+    }
     // A valid Commit QC for a block conflicting with a decided one: two decisions exist.
     if (node.honest && rejection.reason == "commit QC conflicts with a decided block") {
       Fail(&result_.safe, "node " + std::to_string(current_) +
@@ -510,6 +619,7 @@ void Simulation::HandleEvent(const Event& event) {
                            (event.type == EventType::kDeliver || node->epoch == event.epoch);
   switch (event.type) {
     case EventType::kDeliver:
+      if (options_.lock_attack && event.node == 0) AdversaryObserves(event.from, *event.message);
       if (live_target) Process(event.node, node->replica->OnMessage(event.from, *event.message));
       break;
     case EventType::kTimer:
@@ -584,7 +694,9 @@ SimResult Simulation::Run() {
   for (uint32_t index = 0; index < nodes_.size(); ++index) StartReplica(index);
   ScheduleFaults();
   ScheduleCandidates();
-  while (!events_.empty() && events_.top().time <= options_.duration_ms) {
+  while (!events_.empty() && events_.top().time <= options_.duration_ms &&
+         (options_.stop_after_decisions == 0 ||
+          result_.totals.decisions < options_.stop_after_decisions)) {
     const Event event = events_.top();
     events_.pop();
     now_ = event.time;
@@ -600,6 +712,11 @@ SimResult Simulation::Run() {
     if (!result_.ok() && !options_.twins) break;  // The first violation is the story.
   }
   result_.totals.verifications = cache_.verifications();
+  for (const Node& node : nodes_) {
+    if (!options_.share_verification_cache && node.replica) {
+      result_.totals.verifications += node.replica->verifications();
+    }
+  }
 
   if (getenv("METRONOME_SIM_DEBUG") != nullptr) {
     for (const Node& node : nodes_) {
@@ -625,7 +742,8 @@ std::string ReplayCommand(const SimOptions& options) {
   std::ostringstream command;
   command << "bazel run //tests/sim:sim_runner -- --seed=" << options.seed
           << " --members=" << options.members << " --faults=" << (options.faults ? 1 : 0)
-          << " --duration_ms=" << options.duration_ms << " --heal_ms=" << options.heal_ms;
+          << " --duration_ms=" << options.duration_ms << " --heal_ms=" << options.heal_ms
+          << " --lock_attack=" << (options.lock_attack ? 1 : 0);
   return command.str();
 }
 

@@ -40,12 +40,19 @@ struct SimOptions {
   uint64_t timeout_ms_max = 1500;
   uint64_t idle_interval_ms = 1000;
   std::optional<TwinsScenario> twins;
-  // Member 0 is Byzantine and leads two views in a row (leaders 0, 0, 1, .., n-1, ...).
-  // In the first it hands the Commit QC to member 1 only, so member 1 decides while the
-  // others stay locked; in the second it proposes a sibling of that block, justified by
-  // an older QC. Only the lock stops honest members voting for it.
-  bool stale_leader = false;
+  // Member 0 is Byzantine and attacks the lock (needs members >= 4; not with twins). It
+  // leads two views in a row (leaders 0, 0, 1, .., n-1, ...). In the first, v, its replica
+  // runs normally until the Commit QC for its block B forms; that QC is withheld, so the
+  // others lock on B, time out and enter v+1. In v+1 it proposes B', a sibling of B
+  // justified by the older QC over B's parent, to members 2..n-1 and, if they vote, forms
+  // the QCs for B' with its own votes; then it hands member 1 the Commit QC for B. Only
+  // the lock stops members 2..n-1 voting for B' (see mutation_test.cc).
+  bool lock_attack = false;
   bool record_streams = false;  // Keep every honest node's ConsensusStream records.
+  // Replicas share one signature cache (each signature verified once in the whole run,
+  // for speed). Off: every replica verifies for itself, as deployed (benchmarks).
+  bool share_verification_cache = true;
+  uint64_t stop_after_decisions = 0;  // Ends the run at this many decisions (0: never).
 };
 
 struct SimTotals {
@@ -57,6 +64,8 @@ struct SimTotals {
   uint64_t messages = 0;
   uint64_t signatures = 0;     // Artefacts signed.
   uint64_t verifications = 0;  // Ed25519 verifications actually run.
+  uint64_t lock_attacks = 0;   // Lock attack attempts (B' proposed).
+  uint64_t lock_refusals = 0;  // Proposals honest members refused for their lock.
 };
 
 struct SimResult {

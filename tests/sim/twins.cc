@@ -1,5 +1,6 @@
 #include "tests/sim/twins.h"
 
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -27,7 +28,32 @@ TwinsScenario GenerateTwinsScenario(const TwinsOptions& options, uint64_t seed, 
   for (uint32_t twin = 0; twin < options.twins; ++twin) scenario.twin_of.push_back(twin);
   uint64_t state = Mix(seed * 0x100000001b3ULL ^ Mix(index));
   auto next = [&state] { return state = Mix(state); };
+  auto chance = [&next](double probability) {
+    return static_cast<double>(next() >> 11) * 0x1.0p-53 < probability;
+  };
+  // With more than f twins, a split partition (honest members alternate between two
+  // groups, each twin pair split across them) lets both groups decide. Held for every
+  // view, it makes conflicting decisions in the same view (twin leaders) and in
+  // different views (one group's leader absent from the other) likely.
+  std::optional<std::vector<uint8_t>> split;
+  if (options.twins > 0 && chance(options.split_probability)) {
+    split.emplace(nodes);
+    const uint8_t flip = static_cast<uint8_t>(next() & 1);
+    for (uint32_t member = 0; member < options.members; ++member) {
+      (*split)[member] = member < options.twins ? static_cast<uint8_t>(next() & 1)
+                                                : static_cast<uint8_t>((member & 1) ^ flip);
+    }
+    for (uint32_t twin = 0; twin < options.twins; ++twin) {
+      (*split)[options.members + twin] = static_cast<uint8_t>(1 - (*split)[twin]);
+    }
+  }
   for (uint32_t view = 0; view < options.views; ++view) {
+    if (split) {
+      const uint32_t candidates = options.twin_leaders ? options.twins : options.members;
+      scenario.leaders.push_back(static_cast<uint32_t>(next() % candidates));
+      scenario.partitions.push_back(*split);
+      continue;
+    }
     scenario.leaders.push_back(static_cast<uint32_t>(next() % options.members));
     // A partition into two groups, one of which holds at least q distinct members (so a
     // quorum can still form somewhere; a member and its twin count once); drawn

@@ -17,6 +17,13 @@ struct TwinsOptions {
   uint32_t members = 4;
   uint32_t twins = 1;  // Members 0..twins-1 get a twin.
   uint32_t views = 6;  // Views with scenario partitions; then the network heals.
+  // The chance that the scenario holds one split partition for all its views: honest
+  // members alternate between two groups, each twin pair split across them (so with
+  // more than f twins both groups can decide). 0: uniform, as in the Twins paper.
+  double split_probability = 0;
+  // Under a split partition, only twinned members lead (both groups then hear a leader in
+  // every view, so they decide in the same views).
+  bool twin_leaders = false;
 };
 
 // The scenario number `index` of the generator seeded with `seed`: leaders and

@@ -19,18 +19,22 @@ bool Flag(const char* arg, const char* name, uint64_t* value) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t members = 4, twins = 1, views = 6, seed = 1, index = 0, count = 1;
+  uint64_t members = 4, twins = 1, views = 6, seed = 1, index = 0, count = 1, split_percent = 0,
+           twin_leaders = 0;
   for (int i = 1; i < argc; ++i) {
     if (Flag(argv[i], "--members", &members) || Flag(argv[i], "--twins", &twins) ||
         Flag(argv[i], "--views", &views) || Flag(argv[i], "--seed", &seed) ||
-        Flag(argv[i], "--index", &index) || Flag(argv[i], "--count", &count)) {
+        Flag(argv[i], "--index", &index) || Flag(argv[i], "--count", &count) ||
+        Flag(argv[i], "--split_percent", &split_percent) ||
+        Flag(argv[i], "--twin_leaders", &twin_leaders)) {
       continue;
     }
     std::cerr << "unknown flag " << argv[i] << "\n";
     return 2;
   }
   metronome::sim::TwinsOptions options{static_cast<uint32_t>(members), static_cast<uint32_t>(twins),
-                                       static_cast<uint32_t>(views)};
+                                       static_cast<uint32_t>(views),
+                                       static_cast<double>(split_percent) / 100, twin_leaders != 0};
   uint64_t same_view = 0, cross_view = 0, unsafe = 0, not_live = 0, not_durable = 0, commits = 0;
   for (uint64_t i = index; i < index + count; ++i) {
     const metronome::sim::SimResult result =

@@ -34,6 +34,7 @@ class CertificateChecker {
 
   const Federation& federation() const { return federation_; }
   const QuorumCertificate& genesis_qc() const { return genesis_qc_; }
+  uint64_t verifications() const { return cache_->verifications(); }
 
  private:
   const Federation& federation_;

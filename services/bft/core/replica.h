@@ -82,6 +82,8 @@ class Replica {
   uint32_t LeaderOf(uint64_t view) const;
   bool IsLeader(uint64_t view) const { return LeaderOf(view) == config_.self; }
   uint64_t CurrentTimeoutMs() const;
+  // Signatures this replica verified itself (not answered from a cache).
+  uint64_t verifications() const { return checker_.verifications(); }
 
  private:
   using Handler = void (Replica::*)(uint32_t, const Message&);
