@@ -17,6 +17,7 @@
 #include "common/metrics.h"
 #include "common/server.h"
 #include "services/pow_adapter/shell/adapter_config.h"
+#include "services/pow_adapter/shell/chain_client.h"
 #include "services/pow_adapter/shell/devchain_node.h"
 
 namespace metronome::pow_adapter {
@@ -94,6 +95,17 @@ int Run(const std::string& config_path, const std::vector<std::string>& override
     }
   });
   (*node)->Start();
+  // The Chain API client, when an interpreter is configured.
+  std::unique_ptr<ChainClient> chain_client;
+  if (!config->interpreter_address.empty()) {
+    ChainClientOptions chain_options;
+    chain_options.interpreter_address = config->interpreter_address;
+    chain_options.interpreter_key = config->interpreter_key;
+    chain_options.max_message_bytes = config->node.max_message_bytes;
+    chain_client = std::make_unique<ChainClient>(chain_options, *config->key, *config->federation,
+                                                 node->get(), &metrics.registry());
+    chain_client->Start();
+  }
   LogInfo("started", {{"version", MetronomeVersion()},
                       {"chain_id", config->node.params.chain_id},
                       {"federation", FederationFingerprint(config->federation->id())},
@@ -102,11 +114,13 @@ int Run(const std::string& config_path, const std::vector<std::string>& override
                       {"metrics", ports["metrics"]},
                       {"peers", config->node.peers.size()},
                       {"hash_rate_share", config->node.hash_rate_share},
-                      {"checkpointing", config->node.params.checkpointing}});
+                      {"checkpointing", config->node.params.checkpointing},
+                      {"interpreter", config->interpreter_address}});
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   LogInfo("stopping", {{"signal", signal_number}});
+  if (chain_client) chain_client->Stop();
   (*node)->Stop();
   (*p2p)->Shutdown();
   (*admin)->Shutdown();

@@ -28,6 +28,8 @@ std::vector<ConfigKey> AdapterConfigSchema() {
       Key("key_file", T::kString, std::nullopt, "The adapter's key file"),
       Key("data_dir", T::kString, std::nullopt, "Where the devchain database lives"),
       Key("interpreter_address", T::kString, std::string(""), "The interpreter's Chain API"),
+      Key("interpreter_key", T::kString, std::string(""),
+          "The interpreter's public key (64 hex); empty: any"),
       Key("backend", T::kString, std::string("devchain"), "The PoW backend: devchain"),
       Key("log_level", T::kString, std::string("info"), "debug, info, warn or error"),
       Key("insecure", T::kBool, false, "Allow listeners off loopback without TLS"),
@@ -78,6 +80,16 @@ absl::StatusOr<AdapterConfig> LoadAdapterConfig(const std::string& path,
   out.data_dir = config.String("data_dir");
   if (out.data_dir.empty()) return KeyError(config, "data_dir", "must not be empty");
   out.interpreter_address = config.String("interpreter_address");
+  if (!out.interpreter_address.empty() && out.interpreter_address.find(':') == std::string::npos) {
+    return KeyError(config, "interpreter_address",
+                    "'" + out.interpreter_address + "' is not host:port");
+  }
+  if (!config.String("interpreter_key").empty()) {
+    out.interpreter_key = FixedFromHex<32>(config.String("interpreter_key"));
+    if (!out.interpreter_key) {
+      return KeyError(config, "interpreter_key", "must be 64 hex digits (a public key)");
+    }
+  }
   out.listen_p2p = config.String("listen.devchain_p2p");
   out.listen_admin = config.String("listen.admin");
   out.listen_metrics = config.String("listen.metrics");

@@ -18,7 +18,9 @@ namespace metronome::pow_adapter {
 // overridden by METRONOME_POW_ADAPTER_<KEY> variables and --set key=value.
 //
 //   federation_file, key_file, data_dir      required
-//   interpreter_address = ""                 the interpreter's Chain API (later)
+//   interpreter_address = ""                 the interpreter's Chain API ("": no client)
+//   interpreter_key = ""                     its public key, 64 hex ("": any key whose
+//                                            handshake signature verifies)
 //   backend = "devchain"                     the only backend so far
 //   log_level = "info"
 //   insecure = false                         true: allow listeners off loopback (no TLS yet)
@@ -34,6 +36,7 @@ std::vector<ConfigKey> AdapterConfigSchema();
 struct AdapterConfig {
   std::string data_dir;
   std::string interpreter_address;
+  std::optional<PublicKey> interpreter_key;
   std::string listen_p2p;
   std::string listen_admin;
   std::string listen_metrics;

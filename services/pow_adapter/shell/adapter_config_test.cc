@@ -58,6 +58,16 @@ TEST_F(AdapterConfigTest, TheTestnetLayoutIsAccepted) {
   EXPECT_EQ(config->node.peers.size(), 2u);
   EXPECT_FALSE(config->node.params.checkpointing);
   EXPECT_EQ(config->node.seed, 9u);
+  EXPECT_EQ(config->interpreter_address, "127.0.0.1:7104");
+  EXPECT_FALSE(config->interpreter_key.has_value());
+}
+
+TEST_F(AdapterConfigTest, TheInterpreterKeyIsHex) {
+  const SigningKey interpreter = SigningKey::Generate();
+  absl::StatusOr<AdapterConfig> config =
+      Load("", {"interpreter_key=" + ToHex(interpreter.public_key())});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->interpreter_key, interpreter.public_key());
 }
 
 TEST_F(AdapterConfigTest, ErrorsNameTheKeyAndItsSource) {
@@ -65,14 +75,15 @@ TEST_F(AdapterConfigTest, ErrorsNameTheKeyAndItsSource) {
     std::string extra;
     std::string key;
   };
-  for (const Case& c :
-       {Case{"backend = \"litecoind\"\n", "backend"},
-        Case{"[devchain]\ntarget = \"00ff\"\n", "devchain.target"},
-        Case{"[devchain]\nhash_rate_share = 1.5\n", "devchain.hash_rate_share"},
-        Case{"[devchain]\npeers = [\"nocolon\"]\n", "devchain.peers"},
-        Case{"[listen]\ndevchain_p2p = \"0.0.0.0:7000\"\n", "listen.devchain_p2p"},
-        Case{"log_level = \"loud\"\n", "log_level"},
-        Case{"[devchain]\nblock_interval_ms = 0\n", "devchain.block_interval_ms"}}) {
+  for (const Case& c : {Case{"backend = \"litecoind\"\n", "backend"},
+                        Case{"[devchain]\ntarget = \"00ff\"\n", "devchain.target"},
+                        Case{"[devchain]\nhash_rate_share = 1.5\n", "devchain.hash_rate_share"},
+                        Case{"[devchain]\npeers = [\"nocolon\"]\n", "devchain.peers"},
+                        Case{"[listen]\ndevchain_p2p = \"0.0.0.0:7000\"\n", "listen.devchain_p2p"},
+                        Case{"log_level = \"loud\"\n", "log_level"},
+                        Case{"[devchain]\nblock_interval_ms = 0\n", "devchain.block_interval_ms"},
+                        Case{"interpreter_address = \"nocolon\"\n", "interpreter_address"},
+                        Case{"interpreter_key = \"abcd\"\n", "interpreter_key"}}) {
     absl::StatusOr<AdapterConfig> config = Load(c.extra);
     ASSERT_FALSE(config.ok()) << c.extra;
     EXPECT_NE(config.status().message().find("'" + c.key + "'"), std::string::npos)

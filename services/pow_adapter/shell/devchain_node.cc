@@ -308,6 +308,11 @@ void DevchainNode::SetFrozenListener(std::function<void(bool)> listener) {
   frozen_listener_ = std::move(listener);
 }
 
+void DevchainNode::SetTipListener(std::function<void()> listener) {
+  std::lock_guard<std::mutex> lock(tip_listener_mutex_);
+  tip_listener_ = std::move(listener);
+}
+
 void DevchainNode::NotifyFrozen(bool frozen) {
   std::lock_guard<std::mutex> lock(listener_mutex_);
   if (frozen_listener_) frozen_listener_(frozen);
@@ -361,6 +366,10 @@ void DevchainNode::CountRejection(const std::string& reason, const std::string& 
 bool DevchainNode::RecordTipChange(const TipChange& change, const char* cause) {
   if (!change.changed) return false;
   height_->Set(static_cast<double>(chain_.tip().height));
+  {
+    std::lock_guard<std::mutex> lock(tip_listener_mutex_);
+    if (tip_listener_) tip_listener_();
+  }
   if (change.reorg_depth > 0) {
     ++counters_.reorgs;
     counters_.max_reorg_depth = std::max(counters_.max_reorg_depth, change.reorg_depth);

@@ -75,6 +75,9 @@ class DevchainNode {
   // Called (from any thread, with no lock held by the caller's stack) whenever the
   // freeze state changes, and once by Start: true while finality is frozen.
   void SetFrozenListener(std::function<void(bool frozen)> listener);
+  // Called whenever the best tip changes, with the node's chain lock held: the listener
+  // must not call back into the node (it should only note the change and wake a thread).
+  void SetTipListener(std::function<void()> listener);
 
   // Validates and adds a block from a peer (or the miner), persisting it, counting a
   // rejection under its reason, and pushing a new tip to the peers.
@@ -134,6 +137,8 @@ class DevchainNode {
 
   std::mutex listener_mutex_;
   std::function<void(bool)> frozen_listener_;
+  std::mutex tip_listener_mutex_;
+  std::function<void()> tip_listener_;  // Guarded by tip_listener_mutex_.
 
   // Threads and the peers' work queues.
   std::mutex work_mutex_;

@@ -1,0 +1,124 @@
+#include "services/pow_adapter/shell/chain_client.h"
+
+#include <gtest/gtest.h>
+
+#include "common/test_support.h"
+
+namespace metronome::pow_adapter {
+namespace {
+
+std::string StringOf(const uint8_t* data, size_t size) {
+  return std::string(reinterpret_cast<const char*>(data), size);
+}
+
+class CheckChallengeTest : public ::testing::Test {
+ protected:
+  CheckChallengeTest()
+      : client_(SigningKey::Generate()),
+        server_(SigningKey::Generate()),
+        federation_(metronome::testing::MakeTestFederation(4)) {
+    started_.service = kChainServiceName;
+    started_.federation_id = federation_.federation.id();
+    started_.client_key = client_.public_key();
+    started_.client_nonce = NewNonce();
+  }
+
+  // The challenge an honest server with `key` would send (signed as `role`).
+  v1::HandshakeChallenge Challenge(const SigningKey& key,
+                                   const std::string& service = kChainServiceName) {
+    HandshakeTranscript full = started_;
+    full.service = service;
+    full.server_key = key.public_key();
+    full.server_nonce = NewNonce();
+    const Signature signature = SignHandshake(key, full, HandshakeRole::kServer);
+    v1::HandshakeChallenge challenge;
+    challenge.set_protocol_version(full.protocol_version);
+    challenge.set_public_key(StringOf(full.server_key.data(), 32));
+    challenge.set_nonce(StringOf(full.server_nonce.data(), 32));
+    challenge.set_signature(StringOf(signature.data(), 64));
+    return challenge;
+  }
+
+  std::string Refusal(const v1::HandshakeChallenge& challenge,
+                      const std::optional<PublicKey>& expected = std::nullopt) {
+    std::string reason;
+    EXPECT_FALSE(CheckChallenge(started_, challenge, expected, &reason).has_value());
+    return reason;
+  }
+
+  SigningKey client_;
+  SigningKey server_;
+  metronome::testing::TestFederation federation_;
+  HandshakeTranscript started_;
+};
+
+TEST_F(CheckChallengeTest, AcceptsAGoodChallengeAndTheClientSignatureVerifies) {
+  const v1::HandshakeChallenge challenge = Challenge(server_);
+  std::string reason;
+  std::optional<HandshakeTranscript> full =
+      CheckChallenge(started_, challenge, server_.public_key(), &reason);
+  ASSERT_TRUE(full.has_value()) << reason;
+  EXPECT_EQ(full->server_key, server_.public_key());
+  // What the server then checks.
+  EXPECT_TRUE(VerifyHandshake(*full, HandshakeRole::kClient,
+                              SignHandshake(client_, *full, HandshakeRole::kClient)));
+  // Without an expected key any key whose signature verifies is accepted.
+  EXPECT_TRUE(CheckChallenge(started_, challenge, std::nullopt, &reason).has_value());
+}
+
+TEST_F(CheckChallengeTest, RefusesABadServerSignature) {
+  v1::HandshakeChallenge challenge = Challenge(server_);
+  std::string signature = challenge.signature();
+  signature[5] ^= 1;
+  challenge.set_signature(signature);
+  EXPECT_EQ(Refusal(challenge), "bad_signature");
+  EXPECT_EQ(Refusal(challenge, server_.public_key()), "bad_signature");
+}
+
+TEST_F(CheckChallengeTest, RefusesASignatureByAnotherKeyOrForAnotherLinkOrNonce) {
+  // Signed by someone else while naming the server's key.
+  v1::HandshakeChallenge other = Challenge(SigningKey::Generate());
+  other.set_public_key(StringOf(server_.public_key().data(), 32));
+  EXPECT_EQ(Refusal(other), "bad_signature");
+  // Signed for another link (a handshake replayed from Federation.Connect).
+  EXPECT_EQ(Refusal(Challenge(server_, "metronome.v1.Federation")), "bad_signature");
+  // A nonce other than the one signed.
+  v1::HandshakeChallenge nonce = Challenge(server_);
+  nonce.set_nonce(std::string(32, 'x'));
+  EXPECT_EQ(Refusal(nonce), "bad_signature");
+}
+
+TEST_F(CheckChallengeTest, RefusesAnUnexpectedServerKey) {
+  EXPECT_EQ(Refusal(Challenge(SigningKey::Generate()), server_.public_key()),
+            "unexpected_server_key");
+}
+
+TEST_F(CheckChallengeTest, RefusesMalformedFramesAndOtherVersions) {
+  v1::HandshakeChallenge short_key = Challenge(server_);
+  short_key.set_public_key(std::string(31, 'k'));
+  EXPECT_EQ(Refusal(short_key), "malformed_challenge");
+  v1::HandshakeChallenge short_signature = Challenge(server_);
+  short_signature.set_signature(std::string(63, 's'));
+  EXPECT_EQ(Refusal(short_signature), "malformed_challenge");
+  v1::HandshakeChallenge no_nonce = Challenge(server_);
+  no_nonce.clear_nonce();
+  EXPECT_EQ(Refusal(no_nonce), "malformed_challenge");
+  v1::HandshakeChallenge version = Challenge(server_);
+  version.set_protocol_version(2);
+  EXPECT_EQ(Refusal(version), "protocol_version");
+}
+
+TEST(ReconnectDelayTest, GrowsExponentiallyWithJitterAndIsBounded) {
+  std::mt19937_64 random(7);
+  for (uint32_t failures = 0; failures < 40; ++failures) {
+    const uint64_t nominal = std::min<uint64_t>(100ULL << std::min<uint32_t>(failures, 20), 5000);
+    for (int i = 0; i < 50; ++i) {
+      const uint64_t delay = ReconnectDelayMs(100, 5000, failures, &random);
+      EXPECT_GE(delay, nominal / 2) << failures;
+      EXPECT_LE(delay, nominal) << failures;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace metronome::pow_adapter
