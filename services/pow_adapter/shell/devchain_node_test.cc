@@ -11,22 +11,14 @@
 #include "common/server.h"
 #include "common/test_support.h"
 #include "services/pow_adapter/core/test_chain.h"
+#include "tests/support/wait_for.h"
 
 namespace metronome::devchain {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using metronome::testing::WaitFor;
 
-// Polls `condition` until it holds or `timeout_ms` passes; a condition, not a sleep.
-template <typename Condition>
-bool WaitFor(Condition condition, int timeout_ms = 10000) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
-}
+using Clock = std::chrono::steady_clock;
 
 class DevchainNodeTest : public ::testing::Test {
  protected:

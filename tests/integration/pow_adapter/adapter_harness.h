@@ -12,6 +12,7 @@
 
 #include "metronome/v1/devchain.grpc.pb.h"
 #include "services/pow_adapter/core/devchain.h"
+#include "tests/support/wait_for.h"
 
 // Runs real metronome-pow-adapter processes for integration tests: configs, start,
 // readiness, SIGTERM, and typed clients for their P2P and admin services.
@@ -20,9 +21,7 @@ namespace metronome::pow_adapter::testing {
 constexpr char kAdapterBinary[] = "services/pow_adapter/metronome-pow-adapter";
 constexpr char kCliBinary[] = "tools/metronome/metronome";
 
-// Polls `condition` every 20 ms until it holds or `timeout_ms` passes. Waiting on a
-// condition with a deadline, never sleeping a guessed time.
-bool WaitFor(const std::function<bool()>& condition, int timeout_ms = 30000);
+using metronome::testing::WaitFor;  // tests/support/wait_for.h
 
 // A TCP port on 127.0.0.1 that was free a moment ago (peers need each other's P2P
 // addresses before they start, so port 0 will not do there).

@@ -12,22 +12,14 @@
 #include "services/pow_adapter/core/test_chain.h"
 #include "services/pow_adapter/shell/chain_client.h"
 #include "tests/integration/pow_adapter/test_chain_server.h"
+#include "tests/support/wait_for.h"
 
 namespace metronome::pow_adapter {
 namespace {
 
-using devchain::BlockEntry;
+using metronome::testing::WaitFor;
 
-// Polls `condition` until it holds or `timeout_ms` passes; a condition, not a sleep.
-template <typename Condition>
-bool WaitFor(Condition condition, int timeout_ms = 10000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
-}
+using devchain::BlockEntry;
 
 std::string HashString(const BlockEntry& entry) {
   return std::string(entry.hash.begin(), entry.hash.end());
