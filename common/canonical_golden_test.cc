@@ -1,5 +1,5 @@
 // Pins the canonical encodings the foundation fixes (header, transaction, body, QC,
-// certificate, federation, Merkle proof) to reviewed golden files, so no change to
+// certificate, federation, Merkle proof, ledger) to reviewed golden files, so no change to
 // them goes unnoticed. After an intended change, regenerate and review the diff:
 //   bazel run //common:canonical_golden_test -- --rewrite
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/checkpoint_certificate.h"
+#include "common/ledger.h"
 #include "common/test_support.h"
 
 namespace metronome {
@@ -77,6 +78,16 @@ TEST_F(CanonicalGoldenTest, MerkleProof) {
   Writer writer;
   EncodeMerkleProof(certificate_.proof, &writer);
   ExpectGolden("merkle_proof", writer.Take());
+}
+
+TEST_F(CanonicalGoldenTest, Ledger) {
+  Ledger ledger;
+  ledger.last_checkpoint = certificate_.candidate;
+  ledger.proposer_blocks = {Transaction{ProposerBlock{BytesOf("pb1")}},
+                            Transaction{ProposerBlock{BytesOf("pb2")}}};
+  ExpectGolden("ledger", EncodeLedger(ledger));
+  const Hash256 hash = LedgerHash(ledger);
+  ExpectGolden("ledger_hash", Bytes(hash.begin(), hash.end()));
 }
 
 }  // namespace

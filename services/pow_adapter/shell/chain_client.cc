@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/proto_bytes.h"
 
 namespace metronome::pow_adapter {
 namespace {
@@ -11,60 +12,7 @@ constexpr size_t kInboxMax = 1024;          // Frames read but not yet handled.
 constexpr size_t kPendingQueriesMax = 256;  // BlockQueries waiting for an unknown block.
 constexpr size_t kPowHashBytesMax = 64;
 
-std::string StringOf(const uint8_t* data, size_t size) {
-  return std::string(reinterpret_cast<const char*>(data), size);
-}
-
-template <size_t N>
-std::string StringOf(const std::array<uint8_t, N>& data) {
-  return StringOf(data.data(), N);
-}
-
-template <size_t N>
-bool CopyFixed(const std::string& from, std::array<uint8_t, N>* to) {
-  if (from.size() != N) return false;
-  std::copy(from.begin(), from.end(), to->begin());
-  return true;
-}
-
 }  // namespace
-
-std::optional<HandshakeTranscript> CheckChallenge(const HandshakeTranscript& started,
-                                                  const v1::HandshakeChallenge& challenge,
-                                                  const std::optional<PublicKey>& expected_key,
-                                                  std::string* reason) {
-  HandshakeTranscript transcript = started;
-  Signature signature;
-  if (!CopyFixed(challenge.public_key(), &transcript.server_key) ||
-      !CopyFixed(challenge.nonce(), &transcript.server_nonce) ||
-      !CopyFixed(challenge.signature(), &signature)) {
-    *reason = "malformed_challenge";
-    return std::nullopt;
-  }
-  if (challenge.protocol_version() != started.protocol_version) {
-    *reason = "protocol_version";
-    return std::nullopt;
-  }
-  if (expected_key && *expected_key != transcript.server_key) {
-    *reason = "unexpected_server_key";
-    return std::nullopt;
-  }
-  if (!VerifyHandshake(transcript, HandshakeRole::kServer, signature)) {
-    *reason = "bad_signature";
-    return std::nullopt;
-  }
-  return transcript;
-}
-
-uint64_t ReconnectDelayMs(uint64_t min_ms, uint64_t max_ms, uint32_t failures,
-                          std::mt19937_64* random) {
-  max_ms = std::max(max_ms, min_ms);
-  uint64_t delay = min_ms;
-  for (uint32_t i = 0; i < failures && delay < max_ms; ++i) delay *= 2;
-  delay = std::min(std::max<uint64_t>(delay, 1), max_ms);
-  std::uniform_int_distribution<uint64_t> jitter(delay / 2, delay);
-  return jitter(*random);
-}
 
 ChainClient::ChainClient(ChainClientOptions options, const SigningKey& key,
                          const Federation& federation, devchain::DevchainNode* node,

@@ -16,6 +16,7 @@
 #include "common/ed25519.h"
 #include "common/federation.h"
 #include "common/handshake.h"
+#include "common/handshake_frames.h"
 #include "metronome/v1/chain.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -42,21 +43,6 @@ struct ChainClientOptions {
   uint32_t query_wait_ms_max = 10000;  // Caps BlockQuery.wait_ms.
   size_t max_message_bytes = 4 << 20;
 };
-
-// Checks the server's challenge against the transcript the client started (service,
-// version, federation, client key and nonce filled in). On success returns the full
-// transcript (server key and nonce added); otherwise nullopt with `reason` set to a
-// short code ("malformed_challenge", "protocol_version", "unexpected_server_key",
-// "bad_signature").
-std::optional<HandshakeTranscript> CheckChallenge(const HandshakeTranscript& started,
-                                                  const v1::HandshakeChallenge& challenge,
-                                                  const std::optional<PublicKey>& expected_key,
-                                                  std::string* reason);
-
-// Next reconnect delay: min * 2^failures capped at max, then a uniform jitter in
-// [delay/2, delay]. Pure apart from `random`.
-uint64_t ReconnectDelayMs(uint64_t min_ms, uint64_t max_ms, uint32_t failures,
-                          std::mt19937_64* random);
 
 class ChainClient {
  public:

@@ -1,15 +1,14 @@
-#include "services/pow_adapter/shell/chain_client.h"
+#include "common/handshake_frames.h"
 
 #include <gtest/gtest.h>
 
+#include "common/proto_bytes.h"
 #include "common/test_support.h"
 
-namespace metronome::pow_adapter {
+namespace metronome {
 namespace {
 
-std::string StringOf(const uint8_t* data, size_t size) {
-  return std::string(reinterpret_cast<const char*>(data), size);
-}
+constexpr char kChainServiceName[] = "metronome.v1.Chain";
 
 class CheckChallengeTest : public ::testing::Test {
  protected:
@@ -120,5 +119,69 @@ TEST(ReconnectDelayTest, GrowsExponentiallyWithJitterAndIsBounded) {
   }
 }
 
+class AnswerHelloTest : public ::testing::Test {
+ protected:
+  AnswerHelloTest()
+      : client_(SigningKey::Generate()),
+        server_(SigningKey::Generate()),
+        federation_(metronome::testing::MakeTestFederation(4)) {}
+
+  grpc::Status Answer(const v1::HandshakeHello& hello, bool accept = true) {
+    return AnswerHello(
+        hello, kChainServiceName, federation_.federation.id(), server_,
+        [accept](const PublicKey&) { return accept; }, "the adapter key", &transcript_,
+        &challenge_);
+  }
+
+  SigningKey client_;
+  SigningKey server_;
+  metronome::testing::TestFederation federation_;
+  HandshakeTranscript transcript_;
+  v1::HandshakeChallenge challenge_;
+};
+
+TEST_F(AnswerHelloTest, AFullHandshakeBetweenBothSidesVerifies) {
+  ClientHello hello =
+      StartClientHandshake(kChainServiceName, federation_.federation.id(), client_.public_key());
+  ASSERT_TRUE(Answer(hello.hello).ok());
+  std::string reason;
+  std::optional<HandshakeTranscript> full =
+      CheckChallenge(hello.started, challenge_, server_.public_key(), &reason);
+  ASSERT_TRUE(full.has_value()) << reason;
+  v1::HandshakeResponse response;
+  response.set_signature(StringOf(SignHandshake(client_, *full, HandshakeRole::kClient)));
+  EXPECT_TRUE(CheckChallengeResponse(transcript_, response).ok());
+  // A signature over another transcript (here: the server's role) or a changed one is
+  // refused.
+  HandshakeTranscript other = *full;
+  other.client_nonce[0] ^= 1;
+  response.set_signature(StringOf(SignHandshake(client_, other, HandshakeRole::kClient)));
+  EXPECT_EQ(CheckChallengeResponse(transcript_, response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  response.set_signature(std::string(10, 's'));
+  EXPECT_EQ(CheckChallengeResponse(transcript_, response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AnswerHelloTest, RefusesMalformedForeignUnknownAndOwnKeys) {
+  ClientHello hello =
+      StartClientHandshake(kChainServiceName, federation_.federation.id(), client_.public_key());
+  v1::HandshakeHello bad = hello.hello;
+  bad.set_nonce("short");
+  EXPECT_EQ(Answer(bad).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  bad = hello.hello;
+  bad.set_protocol_version(9);
+  EXPECT_EQ(Answer(bad).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  bad = hello.hello;
+  bad.set_federation_id(std::string(32, 'f'));
+  EXPECT_EQ(Answer(bad).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Answer(hello.hello, /*accept=*/false).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // The server's own key is never a peer.
+  bad = hello.hello;
+  bad.set_public_key(StringOf(server_.public_key()));
+  EXPECT_EQ(Answer(bad).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
 }  // namespace
-}  // namespace metronome::pow_adapter
+}  // namespace metronome

@@ -1,0 +1,174 @@
+#ifndef METRONOME_SERVICES_BFT_SHELL_CONSENSUS_NODE_H_
+#define METRONOME_SERVICES_BFT_SHELL_CONSENSUS_NODE_H_
+
+#include <caf/all.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <variant>
+
+#include "common/ledger.h"
+#include "metronome/v1/interpreter.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "services/bft/core/effects.h"
+#include "services/bft/core/replica.h"
+#include "services/bft/shell/bft_store.h"
+
+// The consensus actor of the bft service: a CAF actor that owns the pure Replica and
+// the application module (ledgers, block execution, certificate construction) and
+// carries out the replica's outputs through core/effects.h ExecuteInOrder: persist
+// (fsync) before send, then deliver, ask the interpreter, schedule timers, publish.
+// Everything else reaches it as a message: peer messages (decoded on the transport's
+// reader threads), interpreter frames, timer expiries. Nothing here blocks on gRPC:
+// sends go to bounded queues.
+namespace metronome::bft {
+
+class FederationTransport;
+class InterpreterBridge;
+class StreamPublisher;
+class CheckpointsService;
+
+struct PeerMessageEvent {
+  uint32_t from = 0;
+  Message message;
+};
+// A peer's message that did not decode (wire.h): counted and logged, never acted on.
+struct MalformedMessageEvent {
+  uint32_t from = 0;
+  std::string reason;
+};
+struct PeerConnectedEvent {
+  uint32_t peer = 0;
+};
+struct InterpreterFrameEvent {
+  v1::InterpreterToBft frame;
+};
+struct InterpreterAttachEvent {
+  bool attached = false;
+};
+using NodeEvent = std::variant<PeerMessageEvent, MalformedMessageEvent, PeerConnectedEvent,
+                               InterpreterFrameEvent, InterpreterAttachEvent>;
+using NodeEventPtr = std::shared_ptr<const NodeEvent>;
+
+struct NodeOptions {
+  ReplicaConfig replica;
+  uint64_t create_timeout_ms = 1000;
+  uint64_t validate_timeout_ms = 2000;
+  uint64_t certificate_resend_ms = 2000;
+  uint64_t committed_history = 256;  // Blocks kept below the committed one.
+};
+
+// The collaborators a node uses; borrowed, all must outlive the node.
+struct NodeLinks {
+  BftStore* store = nullptr;
+  FederationTransport* transport = nullptr;
+  InterpreterBridge* interpreter = nullptr;
+  StreamPublisher* publisher = nullptr;
+  CheckpointsService* checkpoints = nullptr;
+  // Called with false when the node stops signing (a failed durable write).
+  std::function<void(bool signing)> on_signing;
+};
+
+class ConsensusNode final : public EffectHandler {
+ public:
+  ConsensusNode(NodeOptions options, NodeLinks links, RestoredState restored,
+                prometheus::Registry* registry);
+
+  // The actor's behaviour; `self` is the actor hosting this node.
+  caf::behavior Behavior(caf::event_based_actor* self);
+
+  // EffectHandler, called by ExecuteInOrder from the actor.
+  void Persist(const std::optional<SafetyState>& safety,
+               const std::vector<StreamRecord>& signed_log) override;
+  void StoreBlocks(const std::vector<Block>& blocks) override;
+  void SendAll(const std::vector<Send>& sends) override;
+  void Deliver(const std::vector<Commit>& commits,
+               const std::optional<FastForward>& fast_forward) override;
+  void AskApplication(const std::optional<CreateBodyRequest>& create_body,
+                      const std::vector<ValidateRequest>& validate) override;
+  void ScheduleTimers(const std::vector<TimerRequest>& timers) override;
+  void Publish(const std::vector<StreamRecord>& stream,
+               const std::vector<Rejection>& rejections) override;
+
+ private:
+  struct PendingCreate {
+    uint64_t request_id = 0;
+    uint64_t view = 0;
+    Ledger parent_ledger;
+    std::chrono::steady_clock::time_point sent;
+  };
+  struct PendingValidate {
+    Hash256 block_hash{};
+    std::chrono::steady_clock::time_point sent;
+  };
+
+  void Run(Outputs outputs);
+  void Handle(const NodeEvent& event);
+  void HandleInterpreterFrame(const v1::InterpreterToBft& frame);
+  void OnInterpreterAttached(bool attached);
+  void OnRequestTimeout(uint64_t request_id);
+  void OnTick();
+
+  // The application module.
+  // The ledger after `block_hash` (genesis: the empty ledger), computed from ancestors
+  // when not stored yet; nullopt when the block or an ancestor's ledger is unknown.
+  std::optional<Ledger> LedgerAfter(const Hash256& block_hash, int depth_max = 64);
+  void RememberLedger(const Hash256& post_state_hash, const Ledger& ledger);
+  void FinishCreate(uint64_t view, const Ledger& parent, Body body);
+  void FinishValidate(const Hash256& block_hash, bool valid, const std::string& reason);
+  void IssueCertificates(const Commit& commit);
+  void SendCertificate(const CertificateRecord& record);
+  void SendStatus();
+  // The certificates not yet acknowledged as durable (empty on a read failure, counted).
+  std::vector<CertificateRecord> Outbox();
+  uint64_t NextRequestId() { return ++request_id_; }
+
+  NodeOptions options_;
+  NodeLinks links_;
+  RestoredState restored_;
+  Replica replica_;
+  Hash256 genesis_hash_;
+  caf::event_based_actor* self_ = nullptr;
+
+  uint64_t last_view_ = 0;
+  bool persist_failed_ = false;
+  bool candidate_hint_ = false;  // The interpreter said a candidate is due.
+  bool interpreter_attached_ = false;
+  uint64_t request_id_ = 0;
+  std::optional<PendingCreate> pending_create_;
+  std::map<uint64_t, PendingValidate> pending_validates_;
+  std::map<uint64_t, uint64_t> certificate_requests_;  // Request id -> PoW height.
+  std::map<uint64_t, std::chrono::steady_clock::time_point> certificate_sent_;  // By height.
+  std::map<Hash256, Ledger> ledgers_;  // By post-state hash; bounded cache over the store.
+  std::map<Hash256, std::chrono::steady_clock::time_point> first_seen_;  // For commit latency.
+  uint64_t commits_since_prune_ = 0;
+
+  prometheus::Gauge* view_;
+  prometheus::Gauge* phase_;
+  prometheus::Gauge* committed_height_;
+  prometheus::Counter* commits_;
+  prometheus::Counter* decisions_;
+  prometheus::Histogram* commit_latency_;
+  prometheus::Counter* timeouts_;
+  prometheus::Counter* view_changes_;
+  prometheus::Family<prometheus::Counter>* messages_received_;
+  prometheus::Family<prometheus::Counter>* rejections_;
+  prometheus::Histogram* interpreter_round_trip_;
+  prometheus::Histogram* storage_write_;
+  prometheus::Family<prometheus::Counter>* storage_failures_;
+  prometheus::Counter* certificates_issued_;
+  prometheus::Counter* certificates_acknowledged_;
+  prometheus::Family<prometheus::Counter>* validations_;
+  prometheus::Counter* fast_forwards_;
+};
+
+}  // namespace metronome::bft
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(metronome::bft::NodeEventPtr)
+
+#endif  // METRONOME_SERVICES_BFT_SHELL_CONSENSUS_NODE_H_
