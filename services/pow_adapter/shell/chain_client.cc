@@ -15,9 +15,9 @@ constexpr size_t kPowHashBytesMax = 64;
 }  // namespace
 
 ChainClient::ChainClient(ChainClientOptions options, const SigningKey& key,
-                         const Federation& federation, devchain::DevchainNode* node,
+                         const Federation& federation, ChainBackend* backend,
                          prometheus::Registry* registry)
-    : options_(std::move(options)), key_(key), federation_id_(federation.id()), node_(node) {
+    : options_(std::move(options)), key_(key), federation_id_(federation.id()), backend_(backend) {
   auto counter = [&](const std::string& name, const std::string& help) {
     return &prometheus::BuildCounter().Name(name).Help(help).Register(*registry).Add({});
   };
@@ -42,7 +42,7 @@ ChainClient::ChainClient(ChainClientOptions options, const SigningKey& key,
 ChainClient::~ChainClient() { Stop(); }
 
 void ChainClient::Start() {
-  node_->SetTipListener([this] {
+  backend_->SetTipListener([this] {
     std::lock_guard<std::mutex> lock(mutex_);
     tip_changed_ = true;
     cv_.notify_all();
@@ -58,7 +58,7 @@ void ChainClient::Stop() {
     cv_.notify_all();
   }
   if (thread_.joinable()) thread_.join();
-  node_->SetTipListener(nullptr);
+  backend_->SetTipListener(nullptr);
 }
 
 void ChainClient::Run() {
@@ -283,38 +283,34 @@ bool ChainClient::Serve(Stream* stream) {
 }
 
 bool ChainClient::SendTipAndStatus(Stream* stream, bool force) {
-  const v1::DevchainStatusResponse status = node_->Status();
+  const ChainSnapshot snapshot = backend_->Snapshot();
   v1::AdapterToInterpreter frame;
   v1::AdapterStatus* adapter = frame.mutable_status();
-  adapter->set_chain_id(status.chain_id());
-  adapter->set_node_connected(true);
-  adapter->set_frozen(status.frozen());
-  adapter->set_enforcing(status.checkpointing());
-  if (status.has_checkpoint()) {
-    adapter->mutable_applied_checkpoint()->set_chain_id(status.chain_id());
-    adapter->mutable_applied_checkpoint()->set_pow_height(status.checkpoint_height());
-    adapter->mutable_applied_checkpoint()->set_pow_block_hash(status.checkpoint_hash());
-  }
+  *adapter = snapshot.status;
   const std::string serialized = adapter->SerializeAsString();
   if (force || serialized != sent_status_) {
     if (!stream->Write(frame)) return false;
     sent_status_ = serialized;
   }
-  if (!force && status.tip_hash() == sent_tip_hash_) return true;
+  const std::string tip_hash = StringOf(snapshot.tip_hash);
+  if (!force && tip_hash == sent_tip_hash_) return true;
   // Only tips that extend the latest checkpoint (devchain's fork choice never picks
   // another; checked again here because the rule is the Chain API's). In "checkpointing
   // off" mode (enforcing = false in the status) the tip is reported as it is.
-  if (status.checkpointing() && status.has_checkpoint()) {
-    const Bytes tip(status.tip_hash().begin(), status.tip_hash().end());
-    const Bytes checkpoint(status.checkpoint_hash().begin(), status.checkpoint_hash().end());
-    if (!node_->Facts(tip, status.height(), checkpoint).descends_from_checkpoint) return true;
+  const v1::AdapterStatus& status = snapshot.status;
+  if (status.enforcing() && status.has_applied_checkpoint()) {
+    const Bytes checkpoint = BytesOf(status.applied_checkpoint().pow_block_hash());
+    if (!backend_->Facts(snapshot.tip_hash, snapshot.tip_height, checkpoint)
+             .descends_from_checkpoint) {
+      return true;
+    }
   }
   v1::AdapterToInterpreter tip;
   tip.mutable_tip()->set_chain_id(status.chain_id());
-  tip.mutable_tip()->set_height(status.height());
-  tip.mutable_tip()->set_block_hash(status.tip_hash());
+  tip.mutable_tip()->set_height(snapshot.tip_height);
+  tip.mutable_tip()->set_block_hash(tip_hash);
   if (!stream->Write(tip)) return false;
-  sent_tip_hash_ = status.tip_hash();
+  sent_tip_hash_ = tip_hash;
   tips_sent_->Increment();
   return true;
 }
@@ -332,7 +328,7 @@ bool ChainClient::AnswerQuery(Stream* stream, const v1::BlockQuery& query, bool 
     if (!query.checkpoint_hash().empty()) {
       checkpoint = Bytes(query.checkpoint_hash().begin(), query.checkpoint_hash().end());
     }
-    const devchain::BlockFactsAnswer answer = node_->Facts(
+    const devchain::BlockFactsAnswer answer = backend_->Facts(
         Bytes(query.block_hash().begin(), query.block_hash().end()), query.height(), checkpoint);
     if (!answer.known && !final_answer) return false;
     facts->set_known(answer.known);
@@ -347,7 +343,7 @@ bool ChainClient::AnswerQuery(Stream* stream, const v1::BlockQuery& query, bool 
 }
 
 v1::BlockAtDepthResponse ChainClient::AnswerDepth(const v1::BlockAtDepthRequest& request) {
-  const devchain::BlockAtDepthAnswer answer = node_->AtDepth(request.depth());
+  const devchain::BlockAtDepthAnswer answer = backend_->AtDepth(request.depth());
   v1::BlockAtDepthResponse response;
   response.set_request_id(request.request_id());
   response.set_found(answer.found);
@@ -362,18 +358,8 @@ v1::BlockAtDepthResponse ChainClient::AnswerDepth(const v1::BlockAtDepthRequest&
 }
 
 v1::CheckpointApplied ChainClient::Apply(const v1::ApplyCheckpoint& request) {
-  // The admin ApplyCertificate's path: verified, applied, and the checkpoint state
-  // written with sync = true before it returns; durable says whether that happened.
-  const v1::DevchainApplyCertificateResponse result =
-      node_->ApplyCertificate(request.certificate());
-  v1::CheckpointApplied applied;
+  v1::CheckpointApplied applied = backend_->ApplyCheckpoint(request.certificate());
   applied.set_request_id(request.request_id());
-  if (result.has_identity()) *applied.mutable_identity() = result.identity();
-  applied.set_outcome(result.outcome());
-  applied.set_durable(result.durable());
-  LogInfo("chain api: checkpoint acknowledged", {{"request_id", request.request_id()},
-                                                 {"outcome", result.detail()},
-                                                 {"durable", result.durable()}});
   return applied;
 }
 

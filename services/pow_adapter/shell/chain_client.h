@@ -21,7 +21,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
-#include "services/pow_adapter/shell/devchain_node.h"
+#include "services/pow_adapter/shell/chain_backend.h"
 
 // The adapter's Chain API client (proto/metronome/v1/chain.proto): one long-lived
 // `Chain.Attach` stream to the interpreter, opened with the handshake of types.proto
@@ -47,7 +47,7 @@ struct ChainClientOptions {
 class ChainClient {
  public:
   ChainClient(ChainClientOptions options, const SigningKey& key, const Federation& federation,
-              devchain::DevchainNode* node, prometheus::Registry* registry);
+              ChainBackend* backend, prometheus::Registry* registry);
   ~ChainClient();
   ChainClient(const ChainClient&) = delete;
   ChainClient& operator=(const ChainClient&) = delete;
@@ -77,7 +77,7 @@ class ChainClient {
   ChainClientOptions options_;
   SigningKey key_;
   Hash256 federation_id_;
-  devchain::DevchainNode* node_;
+  ChainBackend* backend_;  // Borrowed.
 
   std::mutex mutex_;
   std::condition_variable cv_;

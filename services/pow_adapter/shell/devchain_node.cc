@@ -183,6 +183,10 @@ DevchainNode::DevchainNode(NodeOptions options, prometheus::Registry* registry)
     return &prometheus::BuildCounter().Name(name).Help(help).Register(*registry).Add({});
   };
   height_ = gauge("metronome_pow_adapter_height", "Height of the best devchain tip.");
+  tip_ = &prometheus::BuildGauge()
+              .Name("metronome_pow_adapter_tip_info")
+              .Help("The best tip: 1 for the series labelled with its hash and height.")
+              .Register(*registry);
   block_count_ = gauge("metronome_pow_adapter_blocks", "Blocks in the devchain tree.");
   reorgs_ = counter("metronome_pow_adapter_reorgs_total", "Reorganisations of the best chain.");
   reorg_depth_ =
@@ -285,7 +289,7 @@ absl::Status DevchainNode::Restore() {
       return absl::DataLossError("stored checkpoint state: " + error);
     }
   }
-  height_->Set(static_cast<double>(chain_.tip().height));
+  UpdateTipMetrics();
   block_count_->Set(static_cast<double>(chain_.block_count()));
   checkpoint_height_->Set(static_cast<double>(chain_.checkpoint_state().height));
   frozen_->Set(chain_.checkpoint_state().frozen ? 1 : 0);
@@ -365,7 +369,7 @@ void DevchainNode::CountRejection(const std::string& reason, const std::string& 
 
 bool DevchainNode::RecordTipChange(const TipChange& change, const char* cause) {
   if (!change.changed) return false;
-  height_->Set(static_cast<double>(chain_.tip().height));
+  UpdateTipMetrics();
   {
     std::lock_guard<std::mutex> lock(tip_listener_mutex_);
     if (tip_listener_) tip_listener_();
@@ -622,6 +626,48 @@ BlockAtDepthAnswer DevchainNode::AtDepth(uint64_t depth) {
 }
 
 // ---- Admin ------------------------------------------------------------------------------
+
+void DevchainNode::UpdateTipMetrics() {
+  height_->Set(static_cast<double>(chain_.tip().height));
+  // One series, for the current tip: the old one is removed so a scrape never shows two.
+  if (tip_series_ != nullptr) tip_->Remove(tip_series_);
+  tip_series_ = &tip_->Add(
+      {{"hash", ToHex(chain_.tip().hash)}, {"height", std::to_string(chain_.tip().height)}});
+  tip_series_->Set(1);
+}
+
+pow_adapter::ChainSnapshot DevchainNode::Snapshot() {
+  std::lock_guard<std::mutex> lock(chain_mutex_);
+  pow_adapter::ChainSnapshot snapshot;
+  v1::AdapterStatus& status = snapshot.status;
+  status.set_chain_id(chain_.params().chain_id);
+  status.set_node_connected(true);  // The chain is embedded.
+  const CheckpointState& state = chain_.checkpoint_state();
+  status.set_frozen(state.frozen);
+  status.set_enforcing(chain_.params().checkpointing);
+  if (state.has_checkpoint) {
+    status.mutable_applied_checkpoint()->set_chain_id(chain_.params().chain_id);
+    status.mutable_applied_checkpoint()->set_pow_height(state.height);
+    status.mutable_applied_checkpoint()->set_pow_block_hash(
+        std::string(state.hash.begin(), state.hash.end()));
+  }
+  snapshot.tip_height = chain_.tip().height;
+  snapshot.tip_hash = Bytes(chain_.tip().hash.begin(), chain_.tip().hash.end());
+  return snapshot;
+}
+
+v1::CheckpointApplied DevchainNode::ApplyCheckpoint(const v1::Certificate& certificate) {
+  // The admin ApplyCertificate's path: verified, applied, and the checkpoint state
+  // written with sync = true before it returns; durable says whether that happened.
+  const v1::DevchainApplyCertificateResponse result = ApplyCertificate(certificate);
+  v1::CheckpointApplied applied;
+  if (result.has_identity()) *applied.mutable_identity() = result.identity();
+  applied.set_outcome(result.outcome());
+  applied.set_durable(result.durable());
+  LogInfo("chain api: checkpoint handled",
+          {{"outcome", result.detail()}, {"durable", result.durable()}});
+  return applied;
+}
 
 v1::DevchainStatusResponse DevchainNode::Status() {
   std::lock_guard<std::mutex> lock(chain_mutex_);

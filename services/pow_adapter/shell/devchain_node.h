@@ -23,6 +23,7 @@
 #include "services/pow_adapter/core/chain_facts.h"
 #include "services/pow_adapter/core/devchain.h"
 #include "services/pow_adapter/shell/block_store.h"
+#include "services/pow_adapter/shell/chain_backend.h"
 
 // The devchain shell: the pure Devchain core (services/pow_adapter/core) plus
 // persistence (RocksDB), a miner paced by a timer, P2P over gRPC (the Devchain service,
@@ -53,14 +54,14 @@ constexpr uint32_t kHeadersPerSync = 500;
 constexpr size_t kBlocksPerRequestMax = 128;
 constexpr size_t kBlocksPerFetch = 64;
 
-class DevchainNode {
+class DevchainNode final : public pow_adapter::ChainBackend {
  public:
   // Opens the database under options.data_dir and re-adds its blocks and checkpoint
   // state. Fails with a reason when the database cannot be opened or holds blocks the
   // parameters reject (e.g. another target).
   static absl::StatusOr<std::unique_ptr<DevchainNode>> Create(NodeOptions options,
                                                               prometheus::Registry* registry);
-  ~DevchainNode();
+  ~DevchainNode() override;
   DevchainNode(const DevchainNode&) = delete;
   DevchainNode& operator=(const DevchainNode&) = delete;
 
@@ -77,7 +78,7 @@ class DevchainNode {
   void SetFrozenListener(std::function<void(bool frozen)> listener);
   // Called whenever the best tip changes, with the node's chain lock held: the listener
   // must not call back into the node (it should only note the change and wake a thread).
-  void SetTipListener(std::function<void()> listener);
+  void SetTipListener(std::function<void()> listener) override;
 
   // Validates and adds a block from a peer (or the miner), persisting it, counting a
   // rejection under its reason, and pushing a new tip to the peers.
@@ -93,8 +94,11 @@ class DevchainNode {
   // The facts the Chain API client reports (chain.proto BlockQuery, BlockAtDepth),
   // each from one consistent view of the chain.
   BlockFactsAnswer Facts(const Bytes& hash, uint64_t height,
-                         const std::optional<Bytes>& checkpoint_hash);
-  BlockAtDepthAnswer AtDepth(uint64_t depth);
+                         const std::optional<Bytes>& checkpoint_hash) override;
+  BlockAtDepthAnswer AtDepth(uint64_t depth) override;
+  // ChainBackend: the admin paths above, in the Chain API's terms.
+  pow_adapter::ChainSnapshot Snapshot() override;
+  v1::CheckpointApplied ApplyCheckpoint(const v1::Certificate& certificate) override;
 
   std::string evidence_path() const { return options_.data_dir + "/freeze-evidence.bin"; }
 
@@ -149,7 +153,12 @@ class DevchainNode {
   std::thread miner_;
 
   // Metrics (prometheus-cpp metrics are thread-safe).
+  // Sets the tip gauges. REQUIRES chain_mutex_ held.
+  void UpdateTipMetrics();
+
   prometheus::Gauge* height_;
+  prometheus::Family<prometheus::Gauge>* tip_;
+  prometheus::Gauge* tip_series_ = nullptr;  // The current tip's series in tip_.
   prometheus::Gauge* block_count_;
   prometheus::Counter* reorgs_;
   prometheus::Histogram* reorg_depth_;

@@ -72,6 +72,25 @@ TEST_F(DevchainNodeTest, ARestartResumesTheChainAndTheCheckpointFromDisk) {
   EXPECT_EQ(node->Status().tip_hash(), tip);
 }
 
+TEST_F(DevchainNodeTest, TheTipMetricShowsExactlyTheCurrentTip) {
+  std::unique_ptr<DevchainNode> node = Make(Options("tip"));
+  ASSERT_TRUE(node);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(node->MineOne(static_cast<uint64_t>(i) << 32).accepted());
+  const v1::DevchainStatusResponse status = node->Status();
+  std::vector<prometheus::ClientMetric> series;
+  for (const prometheus::MetricFamily& family : registry_.Collect()) {
+    if (family.name == "metronome_pow_adapter_tip_info") series = family.metric;
+  }
+  ASSERT_EQ(series.size(), 1u);
+  std::map<std::string, std::string> labels;
+  for (const prometheus::ClientMetric::Label& label : series[0].label) {
+    labels[label.name] = label.value;
+  }
+  EXPECT_EQ(labels["height"], "3");
+  EXPECT_EQ(labels["hash"], ToHex(BytesOf(status.tip_hash())));
+  EXPECT_EQ(series[0].gauge.value, 1);
+}
+
 TEST_F(DevchainNodeTest, MalformedBlocksAreRejectedCountedAndSurvived) {
   std::unique_ptr<DevchainNode> node = Make(Options("a"));
   ASSERT_TRUE(node);

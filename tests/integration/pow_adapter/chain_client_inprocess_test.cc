@@ -11,6 +11,7 @@
 #include "common/test_support.h"
 #include "services/pow_adapter/core/test_chain.h"
 #include "services/pow_adapter/shell/chain_client.h"
+#include "services/pow_adapter/shell/devchain_node.h"
 #include "tests/integration/pow_adapter/test_chain_server.h"
 #include "tests/support/wait_for.h"
 
