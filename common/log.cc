@@ -1,8 +1,10 @@
 #include "common/log.h"
 
+#include <grpc/support/log.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <mutex>
@@ -53,6 +55,16 @@ std::string Timestamp(int64_t unix_ms) {
   return out;
 }
 
+// Until the service has started, gRPC's own lines are kept at debug level: a start-up
+// failure (say, a port in use) is reported once, by the service, naming the cause.
+std::atomic<bool> grpc_logs_quiet{true};
+
+void GrpcLog(gpr_log_func_args* args) {
+  LogLevel level = LogLevel::kDebug;
+  if (!grpc_logs_quiet && args->severity == GPR_LOG_SEVERITY_ERROR) level = LogLevel::kWarn;
+  Log(level, args->message, {{"source", "grpc"}, {"file", args->file}, {"line", args->line}});
+}
+
 }  // namespace
 
 void InitLogging(const std::string& service, LogLevel level_min) {
@@ -60,7 +72,10 @@ void InitLogging(const std::string& service, LogLevel level_min) {
   std::lock_guard<std::mutex> lock(state.mutex);
   state.service = service;
   state.level_min = level_min;
+  gpr_set_log_function(GrpcLog);
 }
+
+void EnableGrpcLogs() { grpc_logs_quiet = false; }
 
 std::string FormatLogLine(LogLevel level, const std::string& service, const std::string& message,
                           const nlohmann::json& fields, int64_t unix_ms) {

@@ -13,7 +13,11 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 //    "view":12,"height":7}
 // Thread-safe (spdlog sink). Call InitLogging once at start-up; before that, logs go to
 // stderr with service "metronome".
+// Also routes gRPC's own log lines into ours (source "grpc"), at debug level until
+// EnableGrpcLogs: start-up failures are reported once, by the service.
 void InitLogging(const std::string& service, LogLevel level_min);
+// Called once the service has started: gRPC's errors are logged as warnings from now on.
+void EnableGrpcLogs();
 
 void Log(LogLevel level, const std::string& message, const nlohmann::json& fields = {});
 inline void LogInfo(const std::string& message, const nlohmann::json& fields = {}) {

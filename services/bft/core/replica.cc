@@ -43,11 +43,19 @@ Outputs Replica::Start(const RestoredState& restored) {
     std::vector<Block> stored = restored.blocks;
     std::sort(stored.begin(), stored.end(),
               [](const Block& a, const Block& b) { return a.header.height < b.header.height; });
+    // Resume from the last executed block when it is stored, so that decisions made
+    // durable but not executed before a crash are delivered now; otherwise from the
+    // Commit QC's block.
+    const Block* base = nullptr;
     for (const Block& block : stored) {
-      if (block.hash() == safety_.commit_qc.block_hash) blocks_.ResetTo(block);
+      if (restored.executed_hash && block.hash() == *restored.executed_hash) base = &block;
     }
+    for (const Block& block : stored) {
+      if (base == nullptr && block.hash() == safety_.commit_qc.block_hash) base = &block;
+    }
+    if (base != nullptr) blocks_.ResetTo(*base);
     for (const Block& block : stored) blocks_.Insert(block);
-    // A lost committed block is fetched again from peers.
+    // Blocks up to the Commit QC's are delivered below, or fetched from peers if lost.
     if (blocks_.committed_hash() != safety_.commit_qc.block_hash)
       pending_commit_ = safety_.commit_qc;
   }
@@ -55,7 +63,7 @@ Outputs Replica::Start(const RestoredState& restored) {
   const uint64_t resume = std::max(safety_.view, safety_.HighestSignedView()) + 1;
   EnterView(resume, false);
   Broadcast(StatusRequest{});
-  if (pending_commit_) RequestBlocks(pending_commit_->block_hash, kBroadcast);
+  if (pending_commit_) TryCommit(*pending_commit_, kBroadcast);
   return TakeOutputs();
 }
 
@@ -180,7 +188,7 @@ void Replica::TimeOutView() {
   Broadcast(StatusRequest{});
   status_sent_to_.clear();  // Answers lost on the way may be sent again.
   requested_blocks_.clear();
-  if (pending_commit_) RequestBlocks(pending_commit_->block_hash, kBroadcast);
+  if (pending_commit_) TryCommit(*pending_commit_, kBroadcast);
   ScheduleViewTimer();
   MaybeFormTimeoutCertificate(view_);
 }

@@ -42,7 +42,12 @@ struct ReplicaConfig {
 // member starting from genesis.
 struct RestoredState {
   std::optional<SafetyState> safety;
-  std::vector<Block> blocks;  // Stored blocks: the committed one and any above it.
+  std::vector<Block> blocks;  // Stored blocks: the executed one and any above it.
+  // The last block whose decision the application executed. The safety state (with its
+  // Commit QC) is durable before the shell executes a decision, so after a crash in
+  // between, the Commit QC's block may lie above it: Start delivers those blocks again.
+  // Unset: the Commit QC's block counts as executed.
+  std::optional<Hash256> executed_hash;
 };
 
 // Basic HotStuff (Yin et al., PODC'19, Algorithm 2: Prepare, PreCommit, Commit, Decide)

@@ -80,7 +80,7 @@ TEST(DefectTest, LeaderJustifiesWithHighestQcOfAllNewViewsReceived) {
   const Block b1 = h.MakeBlock(h.genesis(), 1);
   SafetyState safety = h.FreshSafety();
   safety.view = 1;
-  h.Start(RestoredState{safety, {b1}});  // Resumes in view 2 with the genesis QC.
+  h.Start(RestoredState{safety, {b1}, std::nullopt});  // Resumes in view 2 with the genesis QC.
   ASSERT_EQ(h.replica().view(), 2u);
 
   h.Receive(0, h.MakeNewView(0, 2, h.genesis_qc()));
@@ -132,7 +132,7 @@ TEST(DefectTest, FirstViewAfterRestartNeedNotTimeOut) {
   safety.last_vote_view = 7;
   safety.last_vote_phase = static_cast<uint8_t>(Phase::kCommit);
   safety.last_new_view_view = 7;
-  const Outputs started = h.Start(RestoredState{safety, {}});
+  const Outputs started = h.Start(RestoredState{safety, {}, std::nullopt});
   ASSERT_EQ(h.replica().view(), 8u);
 
   const auto new_views = SendsOf<NewView>(started);

@@ -213,6 +213,44 @@ TEST_F(VotingTest, LockedQcViewNeverDecreases) {
   EXPECT_EQ(h.replica().locked_qc().block_hash, high_block);
 }
 
+// A crash after the Commit QC was made durable but before the decision was executed
+// (certificates built, the executed block recorded) must not lose the decision: the
+// restart delivers every block from the executed one up to the Commit QC's.
+TEST(RestartTest, DeliversDecisionsThatWereDurableButNotExecuted) {
+  ReplicaHarness h(/*self=*/1);
+  const Block b1 = h.MakeBlock(h.genesis(), 1);
+  const Block b2 = h.MakeBlock(b1, 2, ReplicaHarness::CandidateBody(7));
+  const Block b3 = h.MakeBlock(b2, 3);
+  SafetyState safety = h.FreshSafety();
+  safety.view = 4;
+  safety.high_qc = h.PrepareQc(b3);
+  safety.locked_qc = h.MakeQc(Phase::kPreCommit, 3, b3.hash(), 2, {0, 1, 2});
+  safety.commit_qc = h.MakeQc(Phase::kCommit, 3, b3.hash(), 2, {0, 1, 2});
+  RestoredState restored{safety, {b1, b2, b3}, std::nullopt};
+  restored.executed_hash = b1.hash();
+  const Outputs started = h.Start(restored);
+  ASSERT_EQ(started.commits.size(), 1u);
+  const std::vector<Block>& delivered = started.commits[0].blocks;
+  ASSERT_EQ(delivered.size(), 2u);
+  EXPECT_EQ(delivered[0].hash(), b2.hash());
+  EXPECT_EQ(delivered[1].hash(), b3.hash());
+  EXPECT_EQ(started.commits[0].commit_qc, safety.commit_qc);
+  EXPECT_EQ(h.replica().committed_hash(), b3.hash());
+}
+
+TEST(RestartTest, ExecutedUpToTheCommitQcDeliversNothingAgain) {
+  ReplicaHarness h(/*self=*/1);
+  const Block b1 = h.MakeBlock(h.genesis(), 1);
+  SafetyState safety = h.FreshSafety();
+  safety.view = 2;
+  safety.high_qc = h.PrepareQc(b1);
+  safety.commit_qc = h.MakeQc(Phase::kCommit, 1, b1.hash(), 0, {0, 1, 2});
+  RestoredState restored{safety, {b1}, std::nullopt};
+  restored.executed_hash = b1.hash();
+  EXPECT_TRUE(h.Start(restored).commits.empty());
+  EXPECT_EQ(h.replica().committed_hash(), b1.hash());
+}
+
 TEST(RestartTest, ResumesAboveLastSignedViewAndNeverSignsAtOrBelowIt) {
   ReplicaHarness h(/*self=*/0);
   SafetyState safety = h.FreshSafety();
@@ -220,7 +258,7 @@ TEST(RestartTest, ResumesAboveLastSignedViewAndNeverSignsAtOrBelowIt) {
   safety.last_vote_view = 5;
   safety.last_vote_phase = static_cast<uint8_t>(Phase::kCommit);
   std::vector<Outputs> all;
-  all.push_back(h.Start(RestoredState{safety, {}}));
+  all.push_back(h.Start(RestoredState{safety, {}, std::nullopt}));
   EXPECT_EQ(h.replica().view(), 6u);
 
   // Inputs of view 5 (a proposal, its validation, its timer) make it sign nothing.

@@ -77,34 +77,8 @@ absl::Status BftService::Init() {
       &metrics_.registry());
   checkpoints_ = std::make_unique<CheckpointsService>(store_.get());
 
-  ServerSpec spec;
-  spec.service_name = "bft";
-  spec.grpc_message_bytes_max = static_cast<int>(transport.max_message_bytes) + kGrpcSlackBytes;
-  spec.listeners = {{"federation", config_.listen_federation}};
-  spec.services = {transport_->service()};
-  absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(spec);
-  if (!server.ok()) return server.status();
-  federation_server_ = *std::move(server);
-  spec.listeners = {{"interpreter", config_.listen_interpreter}};
-  spec.services = {interpreter_->service()};
-  server = StartServer(spec);
-  if (!server.ok()) return server.status();
-  interpreter_server_ = *std::move(server);
-  spec.listeners = {{"public", config_.listen_public}};
-  spec.services = {publisher_->service(), checkpoints_.get()};
-  server = StartServer(spec);
-  if (!server.ok()) return server.status();
-  public_server_ = *std::move(server);
-  absl::StatusOr<int> metrics_port = metrics_.Serve(config_.listen_metrics);
-  if (!metrics_port.ok()) return metrics_port.status();
-  for (RunningServer* running :
-       {federation_server_.get(), interpreter_server_.get(), public_server_.get()}) {
-    ports_.insert(running->ports().begin(), running->ports().end());
-  }
-  ports_["metrics"] = *metrics_port;
-  absl::Status status = WritePortsFile(config_.data_dir, ports_);
-  if (!status.ok()) return status;
-
+  // The consensus actor and every handler exist before any listener accepts a call:
+  // a peer may connect and send the moment the federation port is bound.
   NodeOptions options;
   ReplicaConfig& replica = options.replica;
   replica.federation = &config_.federation;
@@ -129,12 +103,13 @@ absl::Status BftService::Init() {
   links.interpreter = interpreter_.get();
   links.publisher = publisher_.get();
   links.checkpoints = checkpoints_.get();
-  RunningServer* federation_server = federation_server_.get();
-  links.on_signing = [federation_server](bool signing) { federation_server->SetServing(signing); };
-  LogInfo("restoring",
-          {{"blocks", restored->blocks.size()},
-           {"has_safety_state", restored->safety.has_value()},
-           {"highest_signed_view", restored->safety ? restored->safety->HighestSignedView() : 0}});
+  links.on_signing = [this](bool signing) {
+    if (RunningServer* server = health_server_.load()) server->SetServing(signing);
+  };
+  const nlohmann::json restored_fields = {
+      {"blocks", restored->blocks.size()},
+      {"has_safety_state", restored->safety.has_value()},
+      {"highest_signed_view", restored->safety ? restored->safety->HighestSignedView() : 0}};
   node_ =
       std::make_shared<ConsensusNode>(options, links, *std::move(restored), &metrics_.registry());
 
@@ -174,8 +149,39 @@ absl::Status BftService::Init() {
         caf::anon_send(consensus,
                        std::make_shared<const NodeEvent>(InterpreterAttachEvent{attached}));
       });
+  ServerSpec spec;
+  spec.service_name = "bft";
+  spec.grpc_message_bytes_max = static_cast<int>(transport.max_message_bytes) + kGrpcSlackBytes;
+  spec.listeners = {{"federation", config_.listen_federation}};
+  spec.services = {transport_->service()};
+  absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(spec);
+  if (!server.ok()) return server.status();
+  federation_server_ = *std::move(server);
+  spec.listeners = {{"interpreter", config_.listen_interpreter}};
+  spec.services = {interpreter_->service()};
+  server = StartServer(spec);
+  if (!server.ok()) return server.status();
+  interpreter_server_ = *std::move(server);
+  spec.listeners = {{"public", config_.listen_public}};
+  spec.services = {publisher_->service(), checkpoints_.get()};
+  server = StartServer(spec);
+  if (!server.ok()) return server.status();
+  public_server_ = *std::move(server);
+  absl::StatusOr<int> metrics_port = metrics_.Serve(config_.listen_metrics);
+  if (!metrics_port.ok()) return metrics_port.status();
+  for (RunningServer* running :
+       {federation_server_.get(), interpreter_server_.get(), public_server_.get()}) {
+    ports_.insert(running->ports().begin(), running->ports().end());
+  }
+  ports_["metrics"] = *metrics_port;
+  absl::Status status = WritePortsFile(config_.data_dir, ports_);
+  if (!status.ok()) return status;
+
+  health_server_ = federation_server_.get();
   transport_->Start();
-  LogInfo("metronome-bft started", {{"member", config_.self},
+  EnableGrpcLogs();
+  LogInfo("metronome-bft started", {{"restored", restored_fields},
+                                    {"member", config_.self},
                                     {"federation", ToHex(federation.id())},
                                     {"n", federation.n()},
                                     {"f", federation.f()},
@@ -197,6 +203,7 @@ void BftService::Stop() {
   if (transport_) transport_->Stop();
   // The transport's and the bridge's handlers hold references to the consensus actor,
   // which CAF waits for before it lets the actor's thread go.
+  health_server_ = nullptr;
   federation_server_.reset();
   interpreter_server_.reset();
   public_server_.reset();

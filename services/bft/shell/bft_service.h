@@ -1,6 +1,7 @@
 #ifndef METRONOME_SERVICES_BFT_SHELL_BFT_SERVICE_H_
 #define METRONOME_SERVICES_BFT_SHELL_BFT_SERVICE_H_
 
+#include <atomic>
 #include <caf/all.hpp>
 #include <map>
 #include <memory>
@@ -54,6 +55,8 @@ class BftService {
   std::unique_ptr<caf::actor_system> actors_;
   std::shared_ptr<ConsensusNode> node_;
   caf::actor consensus_;
+  // Reports NOT_SERVING when the node stops signing; set once the server exists.
+  std::atomic<RunningServer*> health_server_{nullptr};
   bool stopped_ = false;
 };
 

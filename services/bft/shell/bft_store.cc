@@ -450,6 +450,7 @@ absl::StatusOr<RestoredState> BftStore::Load() {
     restored.blocks.push_back(std::move(**block));
   }
   if (!it->status().ok()) return Failed(path_, "reading the block height index", it->status());
+  restored.executed_hash = committed_hash;
   return restored;
 }
 

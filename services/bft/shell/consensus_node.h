@@ -165,6 +165,8 @@ class ConsensusNode final : public EffectHandler {
   prometheus::Counter* certificates_acknowledged_;
   prometheus::Family<prometheus::Counter>* validations_;
   prometheus::Counter* fast_forwards_;
+  prometheus::Counter* signatures_;
+  prometheus::Gauge* verifications_;
 };
 
 }  // namespace metronome::bft

@@ -1,0 +1,298 @@
+#include "services/interpreter/shell/chain_server.h"
+
+#include <chrono>
+#include <optional>
+#include <thread>
+
+#include "common/handshake_frames.h"
+#include "common/log.h"
+
+namespace metronome::interpreter {
+namespace {
+
+// Cancels a stream whose handshake has not finished in time: sync gRPC reads have no
+// deadline of their own once the stream is open.
+class HandshakeWatchdog {
+ public:
+  HandshakeWatchdog(grpc::ServerContext* context, uint64_t timeout_ms)
+      : thread_([this, context, timeout_ms] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                            [this] { return done_; })) {
+            fired_ = true;
+            context->TryCancel();
+          }
+        }) {}
+  ~HandshakeWatchdog() { Disarm(); }
+  HandshakeWatchdog(const HandshakeWatchdog&) = delete;
+  HandshakeWatchdog& operator=(const HandshakeWatchdog&) = delete;
+
+  // Stops the watchdog; true when it had already fired (the stream is cancelled).
+  bool Disarm() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    return fired_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;  // Guarded by mutex_.
+  bool fired_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+class ChainServer::Service final : public v1::Chain::Service {
+ public:
+  explicit Service(ChainServer* server) : server_(server) {}
+  grpc::Status Attach(grpc::ServerContext* context, Stream* stream) override {
+    return server_->Serve(context, stream);
+  }
+
+ private:
+  ChainServer* server_;
+};
+
+// One authenticated stream: its id, how to cancel it, and its bounded outbound queue.
+class ChainServer::Attachment {
+ public:
+  Attachment(uint64_t id, grpc::ServerContext* context, size_t queue_max)
+      : id_(id), context_(context), queue_max_(queue_max) {}
+
+  uint64_t id() const { return id_; }
+  void Cancel() { context_->TryCancel(); }
+
+  // False when closed; `dropped` is set when the oldest frame made room.
+  bool Push(v1::InterpreterToAdapter frame, bool* dropped) {
+    *dropped = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (closed_) return false;
+      queue_.push_back(std::move(frame));
+      if (queue_.size() > queue_max_) {
+        queue_.pop_front();
+        *dropped = true;
+      }
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  // The next frame, or nullopt once closed.
+  std::optional<v1::InterpreterToAdapter> Pop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [this] { return closed_ || !queue_.empty(); });
+    if (closed_) return std::nullopt;
+    v1::InterpreterToAdapter frame = std::move(queue_.front());
+    queue_.pop_front();
+    return frame;
+  }
+
+  void Close() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  const uint64_t id_;
+  grpc::ServerContext* const context_;
+  const size_t queue_max_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<v1::InterpreterToAdapter> queue_;  // Guarded by mutex_.
+  bool closed_ = false;                         // Guarded by mutex_.
+};
+
+ChainServer::ChainServer(ChainServerOptions options, const Federation& federation,
+                         const SigningKey& interpreter_key, Handler* handler,
+                         prometheus::Registry* registry)
+    : options_(std::move(options)),
+      federation_id_(federation.id()),
+      key_(interpreter_key),
+      handler_(handler),
+      service_(std::make_unique<Service>(this)) {
+  attached_gauge_ = &prometheus::BuildGauge()
+                         .Name("metronome_interpreter_adapter_attached")
+                         .Help("1 while the member's pow-adapter is attached to the Chain API")
+                         .Register(*registry)
+                         .Add({});
+  attaches_ = &prometheus::BuildCounter()
+                   .Name("metronome_interpreter_adapter_attaches_total")
+                   .Help("Chain API streams authenticated (handshake completed)")
+                   .Register(*registry)
+                   .Add({});
+  failures_ = &prometheus::BuildCounter()
+                   .Name("metronome_interpreter_adapter_stream_failures_total")
+                   .Help("Chain API streams refused or broken, by reason")
+                   .Register(*registry);
+  frames_dropped_ = &prometheus::BuildCounter()
+                         .Name("metronome_interpreter_adapter_queue_dropped_total")
+                         .Help("Frames for the adapter dropped because its queue was full")
+                         .Register(*registry)
+                         .Add({});
+}
+
+ChainServer::~ChainServer() { Stop(); }
+
+grpc::Service* ChainServer::service() { return service_.get(); }
+
+bool ChainServer::Send(v1::InterpreterToAdapter frame) {
+  if (frame.ByteSizeLong() > options_.max_message_bytes) return false;
+  std::shared_ptr<Attachment> current;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current = current_;
+  }
+  if (!current) return false;
+  bool dropped = false;
+  const bool queued = current->Push(std::move(frame), &dropped);
+  if (dropped) frames_dropped_->Increment();
+  return queued;
+}
+
+uint64_t ChainServer::attached_stream() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return current_ ? current_->id() : 0;
+}
+
+void ChainServer::Stop() {
+  std::shared_ptr<Attachment> current;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    current = current_;
+  }
+  if (current) current->Cancel();
+}
+
+grpc::Status ChainServer::Handshake(grpc::ServerContext* context, Stream* stream,
+                                    std::string* reason) {
+  HandshakeWatchdog watchdog(context, options_.handshake_timeout_ms);
+  v1::AdapterToInterpreter frame;
+  if (!stream->Read(&frame)) {
+    *reason = "closed_in_handshake";
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "no hello");
+  }
+  if (!frame.has_hello()) {
+    *reason = "handshake_unexpected_frame";
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "expected hello");
+  }
+  HandshakeTranscript transcript;
+  v1::InterpreterToAdapter challenge;
+  grpc::Status status = AnswerHello(
+      frame.hello(), kChainServiceName, federation_id_, key_,
+      [this](const PublicKey& key) { return key == options_.adapter_key; },
+      "the adapter key named in the interpreter config", &transcript,
+      challenge.mutable_challenge());
+  if (!status.ok()) {
+    *reason = "handshake_refused";
+    return status;
+  }
+  if (!stream->Write(challenge) || !stream->Read(&frame)) {
+    *reason = "closed_in_handshake";
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "handshake not completed");
+  }
+  if (!frame.has_challenge_response()) {
+    *reason = "handshake_unexpected_frame";
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "expected challenge_response");
+  }
+  status = CheckChallengeResponse(transcript, frame.challenge_response());
+  if (!status.ok()) {
+    *reason = "handshake_bad_signature";
+    return status;
+  }
+  v1::InterpreterToAdapter accepted;
+  accepted.mutable_accepted();
+  if (!stream->Write(accepted) || watchdog.Disarm()) {
+    *reason = "closed_in_handshake";
+    return grpc::Status(grpc::StatusCode::CANCELLED, "closed during the handshake");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ChainServer::Serve(grpc::ServerContext* context, Stream* stream) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
+  }
+  std::string reason;
+  grpc::Status status = Handshake(context, stream, &reason);
+  if (!status.ok()) {
+    failures_->Add({{"reason", reason}}).Increment();
+    LogWarn("chain api stream refused", {{"reason", reason}, {"detail", status.error_message()}});
+    return status;
+  }
+  std::shared_ptr<Attachment> attachment;
+  std::shared_ptr<Attachment> replaced;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
+    attachment = std::make_shared<Attachment>(next_stream_id_++, context, options_.queue_max);
+    replaced = current_;
+    current_ = attachment;
+  }
+  if (replaced) {
+    replaced->Close();
+    replaced->Cancel();
+  }
+  attached_gauge_->Set(1);
+  attaches_->Increment();
+  LogInfo("adapter attached",
+          {{"stream", attachment->id()}, {"replaced_older_stream", replaced != nullptr}});
+  handler_->OnAdapterAttached(attachment->id());
+
+  std::thread writer([attachment, stream] {
+    while (std::optional<v1::InterpreterToAdapter> frame = attachment->Pop()) {
+      if (!stream->Write(*frame)) {
+        attachment->Cancel();
+        return;
+      }
+    }
+  });
+  v1::AdapterToInterpreter frame;
+  grpc::Status ended = grpc::Status::OK;
+  while (stream->Read(&frame)) {
+    if (frame.ByteSizeLong() > options_.max_message_bytes) {
+      failures_->Add({{"reason", "oversized_frame"}}).Increment();
+      ended = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "frame above max_message_bytes");
+      break;
+    }
+    if (frame.has_hello() || frame.has_challenge_response()) {
+      failures_->Add({{"reason", "handshake_frame_after_handshake"}}).Increment();
+      ended = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "handshake frame after handshake");
+      break;
+    }
+    handler_->OnAdapterFrame(attachment->id(), std::move(frame));
+    frame.Clear();
+  }
+  attachment->Close();
+  // A writer blocked on a peer that stopped reading would never notice the close.
+  if (!ended.ok()) attachment->Cancel();
+  writer.join();
+  bool was_current = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (current_ == attachment) {
+      current_.reset();
+      was_current = true;
+    }
+  }
+  if (!was_current) {
+    return grpc::Status(grpc::StatusCode::ABORTED, "replaced by a newer adapter stream");
+  }
+  attached_gauge_->Set(0);
+  LogInfo("adapter detached", {{"stream", attachment->id()}});
+  handler_->OnAdapterDetached(attachment->id());
+  return ended;
+}
+
+}  // namespace metronome::interpreter
