@@ -32,6 +32,7 @@ enum class ArtefactKind : uint8_t {
   kEvidence = 13,
   // 100-103 are taken by the devchain (services/pow_adapter/core/devchain_block.h):
   // header, block, freeze evidence, checkpoint state.
+  // 110 is the interpreter's durable state (services/interpreter/core/durable_state.h).
 };
 
 constexpr uint8_t kFormatVersion = 1;
