@@ -7,6 +7,7 @@
 #include "common/handshake_frames.h"
 #include "common/log.h"
 #include "common/proto_bytes.h"
+#include "common/stream_support.h"
 
 namespace metronome::interpreter {
 namespace {
@@ -14,43 +15,6 @@ namespace {
 // Room for gRPC framing above our own per-message limit, so that an oversized frame
 // reaches our check (and its metric) instead of failing inside gRPC.
 constexpr size_t kGrpcSlackBytes = 64 << 10;
-
-// Cancels an attempt whose handshake has not finished in time: sync gRPC reads have no
-// deadline of their own once the stream is open, and a deadline on the context would
-// also end the authenticated stream later.
-class HandshakeWatchdog {
- public:
-  HandshakeWatchdog(grpc::ClientContext* context, uint64_t timeout_ms)
-      : thread_([this, context, timeout_ms] {
-          std::unique_lock<std::mutex> lock(mutex_);
-          if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                            [this] { return done_; })) {
-            fired_ = true;
-            context->TryCancel();
-          }
-        }) {}
-  ~HandshakeWatchdog() { Disarm(); }
-  HandshakeWatchdog(const HandshakeWatchdog&) = delete;
-  HandshakeWatchdog& operator=(const HandshakeWatchdog&) = delete;
-
-  // Stops the watchdog; true when it had already fired (the attempt was cancelled).
-  bool Disarm() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    return fired_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  bool fired_ = false;
-  std::thread thread_;
-};
 
 uint64_t RandomSeed() {
   const Nonce nonce = NewNonce();
@@ -60,55 +24,6 @@ uint64_t RandomSeed() {
 }
 
 }  // namespace
-
-// The frames waiting for the attached stream's writer thread. Push never blocks: beyond
-// `size_max` the oldest frame is dropped, because a bft that stopped reading is about to
-// be disconnected anyway and its requests have deadlines of their own.
-class BftClient::Outbound {
- public:
-  explicit Outbound(size_t size_max) : size_max_(size_max) {}
-
-  // False when closed; `dropped` is set when an old frame made room.
-  bool Push(v1::InterpreterToBft frame, bool* dropped) {
-    *dropped = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (closed_) return false;
-      queue_.push_back(std::move(frame));
-      if (queue_.size() > size_max_) {
-        queue_.pop_front();
-        *dropped = true;
-      }
-    }
-    cv_.notify_one();
-    return true;
-  }
-
-  // Waits for a frame; nullopt once closed.
-  std::optional<v1::InterpreterToBft> Pop() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [this] { return closed_ || !queue_.empty(); });
-    if (closed_) return std::nullopt;
-    v1::InterpreterToBft frame = std::move(queue_.front());
-    queue_.pop_front();
-    return frame;
-  }
-
-  void Close() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      closed_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  const size_t size_max_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<v1::InterpreterToBft> queue_;  // Guarded by mutex_.
-  bool closed_ = false;                     // Guarded by mutex_.
-};
 
 BftClient::BftClient(BftClientOptions options, const SigningKey& interpreter_key,
                      const Federation& federation, Handler* handler, prometheus::Registry* registry)
@@ -169,7 +84,7 @@ bool BftClient::Send(v1::InterpreterToBft frame) {
             {{"bytes", frame.ByteSizeLong()}, {"kind", static_cast<int>(frame.kind_case())}});
     return false;
   }
-  std::shared_ptr<Outbound> outbound;
+  std::shared_ptr<OutboundQueue<v1::InterpreterToBft>> outbound;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     outbound = outbound_;
@@ -224,9 +139,9 @@ std::string BftClient::Session(v1::Interpreter::Stub* stub) {
   }
   std::unique_ptr<Stream> stream = stub->Attach(&context);
   std::string reason = Handshake(&context, stream.get());
-  std::shared_ptr<Outbound> outbound;
+  std::shared_ptr<OutboundQueue<v1::InterpreterToBft>> outbound;
   if (reason.empty()) {
-    outbound = std::make_shared<Outbound>(options_.queue_max);
+    outbound = std::make_shared<OutboundQueue<v1::InterpreterToBft>>(options_.queue_max);
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) {
       reason = "stopping";
@@ -242,7 +157,7 @@ std::string BftClient::Session(v1::Interpreter::Stub* stub) {
     // The writer: sync gRPC allows one Write concurrent with one Read, so answers the
     // handler queues go out while this thread keeps reading.
     std::thread writer([&context, &stream, outbound] {
-      while (std::optional<v1::InterpreterToBft> frame = outbound->Pop()) {
+      while (std::optional<v1::InterpreterToBft> frame = outbound->PopBlocking()) {
         if (!stream->Write(*frame)) {
           context.TryCancel();
           return;
@@ -300,7 +215,7 @@ std::string BftClient::Session(v1::Interpreter::Stub* stub) {
 }
 
 std::string BftClient::Handshake(grpc::ClientContext* context, Stream* stream) {
-  HandshakeWatchdog watchdog(context, options_.handshake_timeout_ms);
+  HandshakeWatchdog watchdog([context] { context->TryCancel(); }, options_.handshake_timeout_ms);
   // Read failures are classified once the watchdog is disarmed: a cancelled read after
   // the watchdog fired is a timeout, anything else a closed stream (refused or
   // unreachable, told apart by the final status).

@@ -14,6 +14,7 @@
 
 #include "common/ed25519.h"
 #include "common/federation.h"
+#include "common/stream_support.h"
 #include "metronome/v1/interpreter.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -88,7 +89,6 @@ class BftClient {
 
  private:
   using Stream = grpc::ClientReaderWriter<v1::InterpreterToBft, v1::BftToInterpreter>;
-  class Outbound;  // The attached stream's bounded queue (bft_client.cc).
 
   void Run();
   // One connection: returns "" after an authenticated stream ended, else the failure's
@@ -106,7 +106,8 @@ class BftClient {
   bool started_ = false;                    // Guarded by mutex_.
   bool stopping_ = false;                   // Guarded by mutex_.
   grpc::ClientContext* context_ = nullptr;  // The live attempt's, guarded by mutex_.
-  std::shared_ptr<Outbound> outbound_;      // Set while attached, guarded by mutex_.
+  std::shared_ptr<OutboundQueue<v1::InterpreterToBft>>
+      outbound_;  // Set while attached, guarded by mutex_.
   std::thread thread_;
 
   prometheus::Counter* connects_;

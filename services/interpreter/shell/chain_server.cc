@@ -6,47 +6,10 @@
 
 #include "common/handshake_frames.h"
 #include "common/log.h"
+#include "common/stream_support.h"
 
 namespace metronome::interpreter {
-namespace {
-
-// Cancels a stream whose handshake has not finished in time: sync gRPC reads have no
-// deadline of their own once the stream is open.
-class HandshakeWatchdog {
- public:
-  HandshakeWatchdog(grpc::ServerContext* context, uint64_t timeout_ms)
-      : thread_([this, context, timeout_ms] {
-          std::unique_lock<std::mutex> lock(mutex_);
-          if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                            [this] { return done_; })) {
-            fired_ = true;
-            context->TryCancel();
-          }
-        }) {}
-  ~HandshakeWatchdog() { Disarm(); }
-  HandshakeWatchdog(const HandshakeWatchdog&) = delete;
-  HandshakeWatchdog& operator=(const HandshakeWatchdog&) = delete;
-
-  // Stops the watchdog; true when it had already fired (the stream is cancelled).
-  bool Disarm() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    return fired_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool done_ = false;  // Guarded by mutex_.
-  bool fired_ = false;
-  std::thread thread_;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 class ChainServer::Service final : public v1::Chain::Service {
  public:
@@ -63,53 +26,17 @@ class ChainServer::Service final : public v1::Chain::Service {
 class ChainServer::Attachment {
  public:
   Attachment(uint64_t id, grpc::ServerContext* context, size_t queue_max)
-      : id_(id), context_(context), queue_max_(queue_max) {}
+      : id_(id), context_(context), queue_(queue_max) {}
 
   uint64_t id() const { return id_; }
   void Cancel() { context_->TryCancel(); }
 
-  // False when closed; `dropped` is set when the oldest frame made room.
-  bool Push(v1::InterpreterToAdapter frame, bool* dropped) {
-    *dropped = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (closed_) return false;
-      queue_.push_back(std::move(frame));
-      if (queue_.size() > queue_max_) {
-        queue_.pop_front();
-        *dropped = true;
-      }
-    }
-    cv_.notify_one();
-    return true;
-  }
-
-  // The next frame, or nullopt once closed.
-  std::optional<v1::InterpreterToAdapter> Pop() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [this] { return closed_ || !queue_.empty(); });
-    if (closed_) return std::nullopt;
-    v1::InterpreterToAdapter frame = std::move(queue_.front());
-    queue_.pop_front();
-    return frame;
-  }
-
-  void Close() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      closed_ = true;
-    }
-    cv_.notify_all();
-  }
+  OutboundQueue<v1::InterpreterToAdapter>& queue() { return queue_; }
 
  private:
   const uint64_t id_;
   grpc::ServerContext* const context_;
-  const size_t queue_max_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<v1::InterpreterToAdapter> queue_;  // Guarded by mutex_.
-  bool closed_ = false;                         // Guarded by mutex_.
+  OutboundQueue<v1::InterpreterToAdapter> queue_;
 };
 
 ChainServer::ChainServer(ChainServerOptions options, const Federation& federation,
@@ -154,7 +81,7 @@ bool ChainServer::Send(v1::InterpreterToAdapter frame) {
   }
   if (!current) return false;
   bool dropped = false;
-  const bool queued = current->Push(std::move(frame), &dropped);
+  const bool queued = current->queue().Push(std::move(frame), &dropped);
   if (dropped) frames_dropped_->Increment();
   return queued;
 }
@@ -176,7 +103,7 @@ void ChainServer::Stop() {
 
 grpc::Status ChainServer::Handshake(grpc::ServerContext* context, Stream* stream,
                                     std::string* reason) {
-  HandshakeWatchdog watchdog(context, options_.handshake_timeout_ms);
+  HandshakeWatchdog watchdog([context] { context->TryCancel(); }, options_.handshake_timeout_ms);
   v1::AdapterToInterpreter frame;
   if (!stream->Read(&frame)) {
     *reason = "closed_in_handshake";
@@ -241,7 +168,7 @@ grpc::Status ChainServer::Serve(grpc::ServerContext* context, Stream* stream) {
     current_ = attachment;
   }
   if (replaced) {
-    replaced->Close();
+    replaced->queue().Close();
     replaced->Cancel();
   }
   attached_gauge_->Set(1);
@@ -251,7 +178,7 @@ grpc::Status ChainServer::Serve(grpc::ServerContext* context, Stream* stream) {
   handler_->OnAdapterAttached(attachment->id());
 
   std::thread writer([attachment, stream] {
-    while (std::optional<v1::InterpreterToAdapter> frame = attachment->Pop()) {
+    while (std::optional<v1::InterpreterToAdapter> frame = attachment->queue().PopBlocking()) {
       if (!stream->Write(*frame)) {
         attachment->Cancel();
         return;
@@ -274,7 +201,7 @@ grpc::Status ChainServer::Serve(grpc::ServerContext* context, Stream* stream) {
     handler_->OnAdapterFrame(attachment->id(), std::move(frame));
     frame.Clear();
   }
-  attachment->Close();
+  attachment->queue().Close();
   // A writer blocked on a peer that stopped reading would never notice the close.
   if (!ended.ok()) attachment->Cancel();
   writer.join();
