@@ -162,7 +162,6 @@ TEST(BftCommitTest, FourMembersCommitOneChainAndIssueCertificatesThatVerify) {
   }
 
   for (int i = 0; i < kMembers; ++i) EXPECT_TRUE(net->BftRunning(i)) << "member " << i;
-  ::testing::Test::RecordProperty("startup_crashes", net->startup_crashes());
 }
 
 }  // namespace

@@ -10,10 +10,12 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "common/canonical.h"
 #include "common/federation_file.h"
@@ -34,8 +36,7 @@ uint64_t CommittedHeight(BftTestnet* net, int i) {
   return height;
 }
 
-// Waits until every member in `members` has committed at least `more` blocks beyond
-// the height `from` (its own log's view of the chain).
+// Waits until every member in `members` has logged a commit at `height` or above.
 bool AllCommitBeyond(BftTestnet* net, const std::vector<int>& members, uint64_t height,
                      int timeout_ms = kCommitTimeoutMs) {
   return PollUntil(
@@ -65,8 +66,16 @@ uint64_t HighestCommitted(BftTestnet* net, const std::vector<int>& members) {
 // Every own artefact member i ever signed, by (kind, view, phase): more than one
 // distinct payload under one key is a double signature.
 void ExpectNoDoubleSigning(BftTestnet* net, int i) {
+  // The history replays the durable own-signature log in full before any other record
+  // (StreamPublisher::Subscribe), and received artefacts keep arriving while the
+  // federation runs: the first record not signed by member i ends its own log.
+  auto past_own_log = [](const std::vector<v1::StreamRecord>& so_far) {
+    return !so_far.empty() && so_far.back().source() != v1::StreamRecord::SOURCE_OWN;
+  };
   const std::vector<v1::StreamRecord> records =
-      net->Subscribe(i, 0, /*include_history=*/true, 1000000, 5000);
+      net->Subscribe(i, 0, /*include_history=*/true, SIZE_MAX, 30000, past_own_log);
+  ASSERT_TRUE(past_own_log(records)) << "member " << i << ": the stream ended after "
+                                     << records.size() << " records, within its own log";
   std::map<std::tuple<int, uint64_t, int>, std::set<std::string>> signed_by_slot;
   size_t own = 0;
   for (const v1::StreamRecord& record : records) {

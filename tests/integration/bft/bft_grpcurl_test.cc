@@ -59,13 +59,14 @@ TEST(BftGrpcurlTest, ReflectionListsEveryServiceAndHealthSaysServing) {
     EXPECT_NE(health.out.find("\"SERVING\""), std::string::npos) << listener << ": " << health.out;
   }
 
-  // Once a certificate exists, grpcurl fetches it (JSON, canonical bytes in base64).
+  // Once a certificate exists, grpcurl fetches it (JSON, canonical bytes in base64;
+  // grpcurl names fields as the .proto does, not in lowerCamelCase).
   ASSERT_TRUE(PollUntil([&] { return net->LatestCheckpoint(0).has_value(); }, 120000, 500));
   metronome::testing::RunResult latest =
       RunGrpcurl({"-d", "{}", net->address(0, "public"), "metronome.v1.Checkpoints/Latest"});
   EXPECT_EQ(latest.exit_code, 0) << latest.err;
   EXPECT_NE(latest.out.find("\"encoded\""), std::string::npos) << latest.out;
-  EXPECT_NE(latest.out.find("\"powHeight\""), std::string::npos) << latest.out;
+  EXPECT_NE(latest.out.find("\"pow_height\""), std::string::npos) << latest.out;
 }
 
 }  // namespace

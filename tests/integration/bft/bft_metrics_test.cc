@@ -72,7 +72,6 @@ TEST(BftMetricsTest, EveryMetricHasSamplesAndPeersConnectedReachesThree) {
     EXPECT_EQ(net->Metric(i, "metronome_bft_peers_connected"), kMembers - 1) << "member " << i;
   }
   EXPECT_EQ(impostor.Stop(SIGTERM), 0);
-  ::testing::Test::RecordProperty("startup_crashes", net->startup_crashes());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Members of a running federation stopped with SIGTERM or killed with SIGKILL come back
 // from their databases, rejoin and commit the same chain as the others, and their
-// interpreters re-attach and keep receiving certificates that verify.
+// interpreters re-attach and keep receiving certificates that verify; restarted members
+// serve every certificate the others serve.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -69,30 +70,43 @@ TEST(BftRestartTest, MembersStoppedOrKilledRejoinAndCommitTheSameChain) {
     }
   }
 
-  // Certificates of the restarted members certify the same candidates as member 0's.
-  // Their bytes may differ (a restarted member can decide several blocks with one later
-  // Commit QC and certify them with a longer header chain; duplicates are recognised
-  // by identity, DESIGN §4). Heights a restarted member lacks are counted, not failed:
-  // see the report of the bft defect that leaves them out (a commit recorded in the
-  // safety state but not yet executed when the process was killed is never executed).
-  const std::map<uint64_t, v1::CheckpointReply> reference = net->Certificates(0);
+  // The members never restarted agree on one certificate per PoW height.
+  std::map<uint64_t, std::string> reference;  // PoW height -> serialized identity.
+  for (int i = 0; i < kMembers; ++i) {
+    if (i == kKilledMember || i == kStoppedMember) continue;
+    for (const auto& [height, reply] : net->Certificates(i)) {
+      const std::string identity = reply.certificate().identity().SerializeAsString();
+      auto [entry, inserted] = reference.emplace(height, identity);
+      EXPECT_EQ(entry->second, identity) << "member " << i << " pow height " << height;
+    }
+  }
   ASSERT_GE(reference.size(), 3u);
+
+  // A restarted member serves exactly those certificates, including any whose decision
+  // was durable but not yet executed when it was killed (delivered again by its
+  // restart). Compared by identity: the bytes may differ, since a restarted member can
+  // decide several blocks with one later Commit QC and certify them with a longer
+  // header chain (duplicates are recognised by identity, DESIGN §4).
   for (int i : {kKilledMember, kStoppedMember}) {
+    // Blocks skipped by a fast-forward are never executed here, so certificates would
+    // be missing by design rather than by a defect; the test keeps members down for
+    // far fewer than committed_history blocks so that it does not happen.
+    EXPECT_EQ(net->Metric(i, "metronome_bft_fast_forwards_total"), 0) << "member " << i;
     const std::map<uint64_t, v1::CheckpointReply> served = net->Certificates(i);
-    size_t missing = 0;
-    for (const auto& [height, reply] : reference) {
+    for (const auto& [height, identity] : reference) {
       auto other = served.find(height);
       if (other == served.end()) {
-        ++missing;
+        ADD_FAILURE() << "member " << i << " lacks the certificate for pow height " << height;
         continue;
       }
-      EXPECT_EQ(other->second.certificate().identity().SerializeAsString(),
-                reply.certificate().identity().SerializeAsString())
+      EXPECT_EQ(other->second.certificate().identity().SerializeAsString(), identity)
           << "member " << i << " pow height " << height;
     }
-    EXPECT_LE(missing, 2u) << "member " << i;
-    ::testing::Test::RecordProperty("missing_certificates_member_" + std::to_string(i),
-                                    static_cast<int>(missing));
+    for (const auto& [height, reply] : served) {
+      EXPECT_EQ(reference.count(height), 1u)
+          << "member " << i << " serves a certificate for pow height " << height
+          << " that the others do not";
+    }
     for (const auto& entry : std::filesystem::directory_iterator(net->certificates_dir(i))) {
       const metronome::testing::RunResult verified =
           metronome::testing::Run({kCliBinary, "verify-certificate", entry.path().string(),
@@ -101,7 +115,6 @@ TEST(BftRestartTest, MembersStoppedOrKilledRejoinAndCommitTheSameChain) {
     }
   }
   for (int i = 0; i < kMembers; ++i) EXPECT_TRUE(net->BftRunning(i)) << "member " << i;
-  ::testing::Test::RecordProperty("startup_crashes", net->startup_crashes());
 }
 
 }  // namespace
