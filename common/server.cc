@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "common/file_util.h"
+#include "grpc/health/v1/health.pb.h"
 
 namespace metronome {
 
@@ -27,6 +28,11 @@ void RunningServer::Shutdown(int deadline_ms) {
 }
 
 absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerSpec& spec) {
+  // gRPC's built-in health service encodes its messages by hand and registers no
+  // descriptor, so reflection lists grpc.health.v1.Health but cannot describe it
+  // (grpc/grpc#36665) and clients like grpcurl cannot call it. Naming a generated
+  // health type links health.pb.cc, whose descriptors join the pool reflection serves.
+  (void)grpc::health::v1::HealthCheckResponse::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -4,7 +4,6 @@
 
 #include "common/ledger.h"
 #include "common/log.h"
-#include "grpc/health/v1/health.pb.h"
 #include "services/bft/shell/wire.h"
 
 namespace metronome::bft {
@@ -150,11 +149,6 @@ absl::Status BftService::Init() {
         caf::anon_send(consensus,
                        std::make_shared<const NodeEvent>(InterpreterAttachEvent{attached}));
       });
-  // gRPC's built-in health service encodes its messages by hand and registers no
-  // descriptor, so reflection lists grpc.health.v1.Health but cannot describe it
-  // (grpc/grpc#36665) and grpcurl cannot call it. Naming a generated health type links
-  // health.pb.cc, whose descriptors join the pool reflection serves from.
-  (void)grpc::health::v1::HealthCheckResponse::descriptor();
   ServerSpec spec;
   spec.service_name = "bft";
   spec.grpc_message_bytes_max = static_cast<int>(transport.max_message_bytes) + kGrpcSlackBytes;
