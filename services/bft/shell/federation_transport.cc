@@ -7,7 +7,7 @@
 #include "common/handshake_frames.h"
 #include "common/log.h"
 #include "common/proto_bytes.h"
-#include "services/bft/shell/stream_support.h"
+#include "common/stream_support.h"
 
 namespace metronome::bft {
 namespace {

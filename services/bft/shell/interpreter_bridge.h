@@ -9,11 +9,11 @@
 
 #include "common/ed25519.h"
 #include "common/federation.h"
+#include "common/stream_support.h"
 #include "metronome/v1/interpreter.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
-#include "services/bft/shell/stream_support.h"
 
 // The bft's end of Interpreter.Attach (interpreter.proto): the member's interpreter
 // connects, proves it holds the interpreter key named in the bft config (handshake of

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/child_process.h"
 #include "metronome/v1/checkpoints.grpc.pb.h"
 #include "metronome/v1/consensus_stream.grpc.pb.h"
 
@@ -39,30 +40,7 @@ int FreePortBlock(int count);
 // A directory for this test's files: $TEST_TMPDIR/<name> (created, must not exist).
 std::string TestDirectory(const std::string& name);
 
-// A child process: argv[0] exec'd with stdout and stderr appended to files.
-class ChildProcess {
- public:
-  ChildProcess() = default;
-  ~ChildProcess();  // SIGKILLs and reaps a child still running.
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  // False (with a reason on stderr) when fork or exec fails.
-  bool Spawn(const std::vector<std::string>& argv, const std::string& stdout_path,
-             const std::string& stderr_path);
-  // Reaps the child if it has ended.
-  bool Running();
-  // Sends `signal` and waits up to `timeout_ms` for the end (then SIGKILL). Returns the
-  // exit code, or -signal when a signal ended it; -1 when nothing was running.
-  int Stop(int signal, int timeout_ms = 15000);
-  // How the last child ended (valid once !Running()): exit code or -signal.
-  int exit_status() const { return exit_status_; }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  int exit_status_ = -1;
-};
+using metronome::ChildProcess;  // common/child_process.h
 
 // The last value of the first sample of `name` (exact name, optional labels) in
 // Prometheus text; nullopt when it has no sample.
