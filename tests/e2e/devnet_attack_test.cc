@@ -1,4 +1,5 @@
-// `devnet --attack --runs 1` (what `./dev up --attack` runs), end to end: with
+// `devnet --attack --runs 2` (what `./dev up --attack` runs; the issue asks CI for two
+// runs), end to end: with
 // checkpointing off the honest nodes reorganise past the certified block X; with it on
 // none ever loses X. The devnet binary judges each scenario and exits 0 only when both
 // held; this checks the exit code and the outcome lines it prints.
@@ -59,7 +60,9 @@ std::string ResultLine(const std::string& out, const std::string& scenario) {
   return "";
 }
 
-TEST(DevnetAttackTest, AttackHoldsWithCheckpointingOffAndOn) {
+constexpr int kRuns = 2;
+
+TEST(DevnetAttackTest, AttackHoldsWithCheckpointingOffAndOnInEveryRun) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::string run_dir = std::string(tmp != nullptr ? tmp : "/tmp") + "/devnet-attack";
   std::filesystem::remove_all(run_dir);
@@ -68,33 +71,37 @@ TEST(DevnetAttackTest, AttackHoldsWithCheckpointingOffAndOn) {
   ASSERT_NE(base_port, 0) << "no block of free ports";
 
   const metronome::testing::RunResult result = metronome::testing::Run(
-      {kDevnet, "--attack", "--runs", "1", "--members", std::to_string(kMembers), "--run-dir",
-       run_dir, "--base-port", std::to_string(base_port)},
+      {kDevnet, "--attack", "--runs", std::to_string(kRuns), "--members", std::to_string(kMembers),
+       "--run-dir", run_dir, "--base-port", std::to_string(base_port)},
       600000);
   const std::string context = "stdout:\n" + result.out + "\nstderr:\n" + result.err;
   ASSERT_TRUE(result.exited) << (result.timed_out ? "timed out\n" : "killed\n") << context;
   EXPECT_EQ(result.exit_code, 0) << context;
 
-  const std::string off = ResultLine(result.out, "attack run=1 checkpointing=off");
-  ASSERT_FALSE(off.empty()) << context;
-  EXPECT_NE(off.find("honest nodes: reorged past X 4/4;"), std::string::npos) << off;
-  EXPECT_EQ(off.find("NOT HELD"), std::string::npos) << off;
-  // Every honest node reorganised at least one block deep (X itself).
-  std::smatch depths;
-  ASSERT_TRUE(
-      std::regex_search(off, depths, std::regex("reorg depths (\\d+) (\\d+) (\\d+) (\\d+)")))
-      << off;
-  for (int i = 1; i <= kMembers; ++i) EXPECT_GE(std::stoi(depths[i].str()), 1) << off;
+  for (int run = 1; run <= kRuns; ++run) {
+    const std::string off =
+        ResultLine(result.out, "attack run=" + std::to_string(run) + " checkpointing=off");
+    ASSERT_FALSE(off.empty()) << context;
+    EXPECT_NE(off.find("honest nodes: reorged past X 4/4;"), std::string::npos) << off;
+    EXPECT_EQ(off.find("NOT HELD"), std::string::npos) << off;
+    // Every honest node reorganised at least one block deep (X itself).
+    std::smatch depths;
+    ASSERT_TRUE(
+        std::regex_search(off, depths, std::regex("reorg depths (\\d+) (\\d+) (\\d+) (\\d+)")))
+        << off;
+    for (int i = 1; i <= kMembers; ++i) EXPECT_GE(std::stoi(depths[i].str()), 1) << off;
 
-  const std::string on = ResultLine(result.out, "attack run=1 checkpointing=on");
-  ASSERT_FALSE(on.empty()) << context;
-  EXPECT_NE(on.find("honest nodes: kept X 4/4;"), std::string::npos) << on;
-  EXPECT_EQ(on.find("NOT HELD"), std::string::npos) << on;
-  std::smatch refused;
-  ASSERT_TRUE(
-      std::regex_search(on, refused, std::regex("reorgs refused (\\d+) (\\d+) (\\d+) (\\d+)")))
-      << on;
-  for (int i = 1; i <= kMembers; ++i) EXPECT_GE(std::stoi(refused[i].str()), 1) << on;
+    const std::string on =
+        ResultLine(result.out, "attack run=" + std::to_string(run) + " checkpointing=on");
+    ASSERT_FALSE(on.empty()) << context;
+    EXPECT_NE(on.find("honest nodes: kept X 4/4;"), std::string::npos) << on;
+    EXPECT_EQ(on.find("NOT HELD"), std::string::npos) << on;
+    std::smatch refused;
+    ASSERT_TRUE(
+        std::regex_search(on, refused, std::regex("reorgs refused (\\d+) (\\d+) (\\d+) (\\d+)")))
+        << on;
+    for (int i = 1; i <= kMembers; ++i) EXPECT_GE(std::stoi(refused[i].str()), 1) << on;
+  }
 
   EXPECT_NE(result.out.find("attack: held in every run"), std::string::npos) << context;
 }
