@@ -51,6 +51,30 @@ class HandshakeWatchdog {
   std::thread thread_;
 };
 
+// Cancels a stream from any thread without outliving it: gRPC contexts die with the
+// thread that owns the stream, so the owner calls End() before that, and a Cancel()
+// racing with the end then does nothing. Thread-safe.
+class StreamCanceller {
+ public:
+  void Set(std::function<void()> cancel) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancel_ = std::move(cancel);
+  }
+  void Cancel() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!ended_ && cancel_) cancel_();
+  }
+  void End() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ended_ = true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::function<void()> cancel_;  // Guarded by mutex_.
+  bool ended_ = false;            // Guarded by mutex_.
+};
+
 // A bounded FIFO of frames for one stream. Push never blocks: beyond `size_max` the
 // oldest frame is dropped (the caller counts it). Thread-safe.
 template <typename Frame>

@@ -13,11 +13,12 @@ void ExecuteInOrder(const Outputs& outputs, EffectHandler* handler) {
   // Deliberately broken build: sends first. The simulator must catch it.
   handler->SendAll(outputs.sends);
   if (persist) handler->Persist(outputs.safety, outputs.signed_log);
+  handler->StoreBlocks(outputs.blocks);
 #else
   if (persist) handler->Persist(outputs.safety, outputs.signed_log);
+  handler->StoreBlocks(outputs.blocks);
   handler->SendAll(outputs.sends);
 #endif
-  handler->StoreBlocks(outputs.blocks);
   handler->Deliver(outputs.commits, outputs.fast_forward);
   handler->AskApplication(outputs.create_body, outputs.validate);
   handler->ScheduleTimers(outputs.timers);

@@ -351,7 +351,7 @@ TEST(DurabilityTest, ExecuteInOrderPersistsBeforeSending) {
 
   RecordingEffects effects;
   ExecuteInOrder(voted, &effects);
-  EXPECT_EQ(effects.calls, (std::vector<std::string>{"persist", "send", "store", "deliver", "ask",
+  EXPECT_EQ(effects.calls, (std::vector<std::string>{"persist", "store", "send", "deliver", "ask",
                                                      "timers", "publish"}));
 }
 

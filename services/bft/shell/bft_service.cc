@@ -11,6 +11,9 @@ namespace {
 
 // Room for gRPC framing above our own per-message limit.
 constexpr int kGrpcSlackBytes = 64 << 10;
+// Consensus messages one peer may have waiting for the actor. Honest peers stay far
+// below (a few per view); a flooding peer cannot grow the mailbox without bound.
+constexpr int kInboundPerPeerMax = 4096;
 
 }  // namespace
 
@@ -65,8 +68,8 @@ absl::Status BftService::Init() {
   BftStore* raw_store = store_.get();
   publisher_ = std::make_unique<StreamPublisher>(
       publisher_options, config_.key.public_key(),
-      [raw_store](uint64_t from_view) {
-        absl::StatusOr<std::vector<StreamRecord>> own = raw_store->OwnLog(from_view, SIZE_MAX);
+      [raw_store](uint64_t from_view, size_t count_max) {
+        absl::StatusOr<std::vector<StreamRecord>> own = raw_store->OwnLog(from_view, count_max);
         if (!own.ok()) {
           LogWarn("reading the own-signature log failed",
                   {{"error", std::string(own.status().message())}});
@@ -103,6 +106,15 @@ absl::Status BftService::Init() {
   links.interpreter = interpreter_.get();
   links.publisher = publisher_.get();
   links.checkpoints = checkpoints_.get();
+  inbound_in_flight_.reset(new std::atomic<int>[config_.federation.n()]);
+  for (uint32_t i = 0; i < config_.federation.n(); ++i) inbound_in_flight_[i] = 0;
+  inbound_dropped_ = &prometheus::BuildCounter()
+                          .Name("metronome_bft_inbound_dropped_total")
+                          .Help("Peer messages dropped because the peer had too many waiting")
+                          .Register(metrics_.registry())
+                          .Add({});
+  std::atomic<int>* in_flight = inbound_in_flight_.get();
+  links.on_peer_message_handled = [in_flight](uint32_t from) { --in_flight[from]; };
   links.on_signing = [this](bool signing) {
     if (RunningServer* server = health_server_.load()) server->SetServing(signing);
   };
@@ -126,7 +138,13 @@ absl::Status BftService::Init() {
                           transport.max_message_bytes};
   caf::actor consensus = consensus_;
   transport_->SetHandlers(
-      [consensus, limits](uint32_t from, v1::ConsensusMessage message) {
+      [consensus, limits, in_flight, dropped = inbound_dropped_](uint32_t from,
+                                                                 v1::ConsensusMessage message) {
+        if (in_flight[from].fetch_add(1) >= kInboundPerPeerMax) {
+          --in_flight[from];
+          dropped->Increment();
+          return;
+        }
         absl::StatusOr<Message> decoded = FromProto(message, limits);
         NodeEventPtr event;
         if (decoded.ok()) {
@@ -201,20 +219,21 @@ void BftService::Stop() {
     if (server != nullptr) server->Shutdown();
   }
   if (transport_) transport_->Stop();
-  // The transport's and the bridge's handlers hold references to the consensus actor,
-  // which CAF waits for before it lets the actor's thread go.
   health_server_ = nullptr;
   federation_server_.reset();
   interpreter_server_.reset();
   public_server_.reset();
+  if (actors_) {
+    // The actor uses the transport and the bridge until it has exited; only then may
+    // they go. Their handlers hold references to the actor, which CAF waits for before
+    // it lets the actor's thread go, so they go before the actor system.
+    caf::anon_send_exit(consensus_, caf::exit_reason::user_shutdown);
+    actors_->await_all_actors_done();
+  }
   transport_.reset();
   interpreter_.reset();
-  if (actors_) {
-    caf::anon_send_exit(consensus_, caf::exit_reason::user_shutdown);
-    consensus_ = caf::actor{};
-    actors_->await_all_actors_done();
-    actors_.reset();
-  }
+  consensus_ = caf::actor{};
+  actors_.reset();
   node_.reset();
 }
 

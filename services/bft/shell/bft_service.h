@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "common/metrics.h"
 #include "common/server.h"
+#include "prometheus/counter.h"
 #include "services/bft/shell/bft_config.h"
 #include "services/bft/shell/bft_store.h"
 #include "services/bft/shell/checkpoints_service.h"
@@ -51,6 +52,10 @@ class BftService {
   std::unique_ptr<RunningServer> interpreter_server_;
   std::unique_ptr<RunningServer> public_server_;
   std::map<std::string, int> ports_;
+  // Messages per peer decoded but not yet handled by the actor (its mailbox is not
+  // bounded by CAF): beyond a bound, a peer's further messages are dropped and counted.
+  std::unique_ptr<std::atomic<int>[]> inbound_in_flight_;
+  prometheus::Counter* inbound_dropped_ = nullptr;
   std::unique_ptr<caf::actor_system_config> actor_config_;
   std::unique_ptr<caf::actor_system> actors_;
   std::shared_ptr<ConsensusNode> node_;

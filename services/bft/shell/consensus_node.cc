@@ -23,6 +23,10 @@ constexpr size_t kLedgerCacheMax = 1024;
 constexpr size_t kFirstSeenMax = 4096;
 constexpr uint64_t kPruneEveryCommits = 64;
 
+// The time the interpreter is told it has: less than ours, since our clock started first
+// and its answer must still arrive before our deadline.
+uint64_t InterpreterBudgetMs(uint64_t deadline_ms) { return deadline_ms * 4 / 5; }
+
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -142,10 +146,12 @@ void ConsensusNode::Handle(const NodeEvent& event) {
   if (const auto* message = std::get_if<PeerMessageEvent>(&event)) {
     messages_received_->Add({{"type", MessageName(message->message)}}).Increment();
     Run(replica_.OnMessage(message->from, message->message));
+    if (links_.on_peer_message_handled) links_.on_peer_message_handled(message->from);
   } else if (const auto* malformed = std::get_if<MalformedMessageEvent>(&event)) {
     rejections_->Add({{"reason", ReasonCode(malformed->reason)}}).Increment();
     LogWarn("malformed message from a peer",
             {{"peer", malformed->from}, {"reason", malformed->reason}, {"view", replica_.view()}});
+    if (links_.on_peer_message_handled) links_.on_peer_message_handled(malformed->from);
   } else if (const auto* connected = std::get_if<PeerConnectedEvent>(&event)) {
     // A (re)connected peer learns where we are, as if it had asked.
     Run(replica_.OnMessage(connected->peer, StatusRequest{}));
@@ -228,8 +234,13 @@ void ConsensusNode::Deliver(const std::vector<Commit>& commits,
                           {"blocks", commit.blocks.size()}});
     // Certificates first (a synced write), then the executed mark: a crash in between
     // makes the restart deliver this decision again, and issuing is idempotent.
-    IssueCertificates(commit);
-    const absl::Status status = links_.store->SetCommitted(last.header.height, last.hash());
+    // After a certificate could not be stored, the executed mark stays where it was for
+    // the rest of this run: a restart delivers every later decision again and issues
+    // their certificates then.
+    if (!IssueCertificates(commit)) executed_mark_held_ = true;
+    const absl::Status status = executed_mark_held_
+                                    ? absl::OkStatus()
+                                    : links_.store->SetCommitted(last.header.height, last.hash());
     if (!status.ok()) {
       storage_failures_->Add({{"what", "committed"}}).Increment();
       LogWarn("recording the decision failed", {{"error", std::string(status.message())}});
@@ -271,7 +282,8 @@ void ConsensusNode::AskApplication(const std::optional<CreateBodyRequest>& creat
       v1::CreateBlockBodyRequest* request = frame.mutable_create_block_body();
       request->set_request_id(pending.request_id);
       request->set_parent_ledger(StringOf(EncodeLedger(*parent)));
-      request->set_timeout_ms(static_cast<uint32_t>(options_.create_timeout_ms));
+      request->set_timeout_ms(
+          static_cast<uint32_t>(InterpreterBudgetMs(options_.create_timeout_ms)));
       pending_create_ = std::move(pending);
       links_.interpreter->Send(std::move(frame));
       self_->delayed_send(self_, std::chrono::milliseconds(options_.create_timeout_ms),
@@ -319,7 +331,7 @@ void ConsensusNode::AskApplication(const std::optional<CreateBodyRequest>& creat
     proto->set_body(StringOf(EncodeBody(block.body)));
     proto->set_parent_ledger(StringOf(EncodeLedger(*parent)));
     proto->set_header(StringOf(EncodeHeader(block.header)));
-    proto->set_timeout_ms(static_cast<uint32_t>(options_.validate_timeout_ms));
+    proto->set_timeout_ms(static_cast<uint32_t>(InterpreterBudgetMs(options_.validate_timeout_ms)));
     pending_validates_[request_id] = PendingValidate{hash, std::chrono::steady_clock::now()};
     links_.interpreter->Send(std::move(frame));
     self_->delayed_send(self_, std::chrono::milliseconds(options_.validate_timeout_ms),
@@ -336,7 +348,16 @@ void ConsensusNode::ScheduleTimers(const std::vector<TimerRequest>& timers) {
 
 void ConsensusNode::Publish(const std::vector<StreamRecord>& stream,
                             const std::vector<Rejection>& rejections) {
-  links_.publisher->Publish(stream);
+  if (persist_failed_) {
+    // Signatures that are not durable must not leave the process, on any channel.
+    std::vector<StreamRecord> durable_only;
+    for (const StreamRecord& record : stream) {
+      if (record.source != StreamRecord::Source::kOwn) durable_only.push_back(record);
+    }
+    links_.publisher->Publish(durable_only);
+  } else {
+    links_.publisher->Publish(stream);
+  }
   for (const Rejection& rejection : rejections) {
     rejections_->Add({{"reason", ReasonCode(rejection.reason)}}).Increment();
   }
@@ -407,7 +428,8 @@ void ConsensusNode::FinishValidate(const Hash256& block_hash, bool valid,
   Run(replica_.OnBlockValidated(block_hash, valid));
 }
 
-void ConsensusNode::IssueCertificates(const Commit& commit) {
+bool ConsensusNode::IssueCertificates(const Commit& commit) {
+  bool all_stored = true;
   for (const CheckpointCertificate& certificate : CertificatesFor(commit)) {
     CertificateRecord record;
     record.encoded = EncodeCheckpointCertificate(certificate);
@@ -419,6 +441,7 @@ void ConsensusNode::IssueCertificates(const Commit& commit) {
     if (!status.ok()) {
       storage_failures_->Add({{"what", "certificate"}}).Increment();
       LogError("storing a certificate failed", {{"error", std::string(status.message())}});
+      all_stored = false;
       continue;
     }
     certificates_issued_->Increment();
@@ -429,6 +452,7 @@ void ConsensusNode::IssueCertificates(const Commit& commit) {
     links_.checkpoints->NotifyNewCertificate();
     SendCertificate(record);
   }
+  return all_stored;
 }
 
 void ConsensusNode::SendCertificate(const CertificateRecord& record) {
@@ -442,6 +466,12 @@ void ConsensusNode::SendCertificate(const CertificateRecord& record) {
   identity->set_chain_id(record.identity.chain_id);
   identity->set_pow_height(record.identity.pow_height);
   identity->set_pow_block_hash(StringOf(record.identity.pow_block_hash));
+  // One outstanding request per certificate: a resend replaces the previous id.
+  auto previous = certificate_request_by_height_.find(record.identity.pow_height);
+  if (previous != certificate_request_by_height_.end()) {
+    certificate_requests_.erase(previous->second);
+  }
+  certificate_request_by_height_[record.identity.pow_height] = request_id;
   certificate_requests_[request_id] = record.identity.pow_height;
   certificate_sent_[record.identity.pow_height] = std::chrono::steady_clock::now();
   links_.interpreter->Send(std::move(frame));
@@ -529,6 +559,7 @@ void ConsensusNode::HandleInterpreterFrame(const v1::InterpreterToBft& frame) {
       }
       const uint64_t pow_height = request->second;
       certificate_requests_.erase(request);
+      certificate_request_by_height_.erase(pow_height);
       if (!ack.durable()) return;  // Progress only; redelivered later.
       const absl::Status status = links_.store->RetireFromOutbox(pow_height);
       if (!status.ok()) {
@@ -554,9 +585,14 @@ void ConsensusNode::OnInterpreterAttached(bool attached) {
     if (pending_create_) OnRequestTimeout(pending_create_->request_id);
     while (!pending_validates_.empty()) OnRequestTimeout(pending_validates_.begin()->first);
     certificate_requests_.clear();
+    certificate_request_by_height_.clear();
     certificate_sent_.clear();
     return;
   }
+  // A newer stream may have replaced the old one without a detach in between.
+  certificate_requests_.clear();
+  certificate_request_by_height_.clear();
+  certificate_sent_.clear();
   SendStatus();
   for (const CertificateRecord& record : Outbox()) SendCertificate(record);
 }

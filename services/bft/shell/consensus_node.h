@@ -72,6 +72,9 @@ struct NodeLinks {
   CheckpointsService* checkpoints = nullptr;
   // Called with false when the node stops signing (a failed durable write).
   std::function<void(bool signing)> on_signing;
+  // Called once a peer's message (decoded or malformed) has been handled, so the sender
+  // can bound what each peer has waiting in the actor's mailbox.
+  std::function<void(uint32_t from)> on_peer_message_handled;
 };
 
 class ConsensusNode final : public EffectHandler {
@@ -121,7 +124,9 @@ class ConsensusNode final : public EffectHandler {
   void RememberLedger(const Hash256& post_state_hash, const Ledger& ledger);
   void FinishCreate(uint64_t view, const Ledger& parent, Body body);
   void FinishValidate(const Hash256& block_hash, bool valid, const std::string& reason);
-  void IssueCertificates(const Commit& commit);
+  // False when a certificate could not be stored (the decision must not count as
+  // executed then).
+  bool IssueCertificates(const Commit& commit);
   void SendCertificate(const CertificateRecord& record);
   void SendStatus();
   // The certificates not yet acknowledged as durable (empty on a read failure, counted).
@@ -137,12 +142,14 @@ class ConsensusNode final : public EffectHandler {
 
   uint64_t last_view_ = 0;
   bool persist_failed_ = false;
-  bool candidate_hint_ = false;  // The interpreter said a candidate is due.
+  bool executed_mark_held_ = false;  // A certificate failed to store (see Deliver).
+  bool candidate_hint_ = false;      // The interpreter said a candidate is due.
   bool interpreter_attached_ = false;
   uint64_t request_id_ = 0;
   std::optional<PendingCreate> pending_create_;
   std::map<uint64_t, PendingValidate> pending_validates_;
-  std::map<uint64_t, uint64_t> certificate_requests_;  // Request id -> PoW height.
+  std::map<uint64_t, uint64_t> certificate_requests_;           // Request id -> PoW height.
+  std::map<uint64_t, uint64_t> certificate_request_by_height_;  // PoW height -> request id.
   std::map<uint64_t, std::chrono::steady_clock::time_point> certificate_sent_;  // By height.
   std::map<Hash256, Ledger> ledgers_;  // By post-state hash; bounded cache over the store.
   std::map<Hash256, std::chrono::steady_clock::time_point> first_seen_;  // For commit latency.

@@ -29,8 +29,8 @@ uint64_t UnixMs() {
 struct FederationTransport::Link {
   explicit Link(size_t queue_max) : queue(queue_max) {}
   uint32_t peer = 0;
-  uint32_t dialler = 0;  // The member that opened the stream.
-  std::function<void()> cancel;
+  uint32_t dialler = 0;       // The member that opened the stream.
+  StreamCanceller canceller;  // Ended by the thread that owns the stream.
   OutboundQueue<v1::FederationFrame> queue;
   std::atomic<int64_t> last_received_ms{0};
 };
@@ -119,7 +119,7 @@ void FederationTransport::Stop() {
     }
   }
   cv_.notify_all();
-  for (auto& link : live) link->cancel();
+  for (auto& link : live) link->canceller.Cancel();
   for (std::thread& thread : diallers_) thread.join();
   diallers_.clear();
 }
@@ -173,7 +173,7 @@ bool FederationTransport::Adopt(const std::shared_ptr<Link>& link) {
   }
   if (replaced) {
     replaced->queue.Close();
-    replaced->cancel();
+    replaced->canceller.Cancel();
   }
   link->last_received_ms = SteadyMs();
   if (on_connect_) on_connect_(link->peer);
@@ -202,7 +202,7 @@ void FederationTransport::ReadLoop(Link* link,
       CountFailure("oversized_frame");
       LogWarn("peer sent an oversized frame; closing the stream",
               {{"peer", link->peer}, {"bytes", frame.ByteSizeLong()}});
-      link->cancel();
+      link->canceller.Cancel();
       return;
     }
     switch (frame.kind_case()) {
@@ -215,7 +215,7 @@ void FederationTransport::ReadLoop(Link* link,
         CountFailure("unexpected_frame");
         LogWarn("peer sent a handshake frame after the handshake; closing the stream",
                 {{"peer", link->peer}});
-        link->cancel();
+        link->canceller.Cancel();
         return;
     }
   }
@@ -231,7 +231,7 @@ void FederationTransport::WriteLoop(Link* link,
     if (SteadyMs() - link->last_received_ms > static_cast<int64_t>(options_.peer_silence_ms)) {
       CountFailure("peer_silent");
       LogWarn("peer silent; closing the stream to redial", {{"peer", link->peer}});
-      link->cancel();
+      link->canceller.Cancel();
       return;
     }
     if (!frame) {
@@ -239,7 +239,7 @@ void FederationTransport::WriteLoop(Link* link,
       frame->mutable_heartbeat()->set_sent_unix_ms(UnixMs());
     }
     if (!write(*frame)) {
-      link->cancel();
+      link->canceller.Cancel();
       return;
     }
   }
@@ -249,9 +249,9 @@ grpc::Status FederationTransport::ServeStream(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::FederationFrame, v1::FederationFrame>* stream) {
   auto link = std::make_shared<Link>(options_.peer_queue_max);
-  link->cancel = [context] { context->TryCancel(); };
+  link->canceller.Set([context] { context->TryCancel(); });
   {
-    HandshakeWatchdog watchdog(link->cancel, options_.handshake_timeout_ms);
+    HandshakeWatchdog watchdog([link] { link->canceller.Cancel(); }, options_.handshake_timeout_ms);
     v1::FederationFrame frame;
     if (!stream->Read(&frame)) {
       CountFailure(watchdog.Disarm() ? "handshake_timeout" : "closed_in_handshake");
@@ -286,28 +286,39 @@ grpc::Status FederationTransport::ServeStream(
       LogWarn("federation handshake refused", {{"reason", status.error_message()}});
       return status;
     }
-    v1::FederationFrame accepted;
-    accepted.mutable_accepted();
-    if (!stream->Write(accepted) || watchdog.Disarm()) {
-      CountFailure("closed_in_handshake");
-      return grpc::Status(grpc::StatusCode::CANCELLED, "closed during the handshake");
+    if (watchdog.Disarm()) {
+      CountFailure("handshake_timeout");
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "handshake not completed");
     }
     link->peer = *federation_.IndexOf(transcript.client_key);
     link->dialler = link->peer;
   }
+  // Decided before `accepted` goes out, so a refused client never takes the stream for
+  // an established one.
   if (!Adopt(link)) {
     CountFailure("duplicate_stream");
     return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                         "duplicate stream: keeping the one dialled by member " +
                             std::to_string(std::min(self_, link->peer)));
   }
-  std::thread writer([this, link, stream] {
-    WriteLoop(link.get(), [stream](const v1::FederationFrame& f) { return stream->Write(f); });
-  });
-  ReadLoop(link.get(), [stream](v1::FederationFrame* f) { return stream->Read(f); });
-  Retire(link.get());
-  writer.join();
-  return grpc::Status::OK;
+  grpc::Status status = grpc::Status::OK;
+  v1::FederationFrame accepted;
+  accepted.mutable_accepted();
+  if (stream->Write(accepted)) {
+    std::thread writer([this, link, stream] {
+      WriteLoop(link.get(), [stream](const v1::FederationFrame& f) { return stream->Write(f); });
+    });
+    ReadLoop(link.get(), [stream](v1::FederationFrame* f) { return stream->Read(f); });
+    Retire(link.get());
+    writer.join();
+  } else {
+    CountFailure("closed_in_handshake");
+    Retire(link.get());
+    status = grpc::Status(grpc::StatusCode::CANCELLED, "closed during the handshake");
+  }
+  // The context dies when this returns: no other thread may cancel it from now on.
+  link->canceller.End();
+  return status;
 }
 
 void FederationTransport::DialLoop(Peer* peer) {
@@ -334,11 +345,12 @@ void FederationTransport::DialLoop(Peer* peer) {
       auto link = std::make_shared<Link>(options_.peer_queue_max);
       link->peer = peer->index;
       link->dialler = self_;
-      link->cancel = [&context] { context.TryCancel(); };
+      link->canceller.Set([&context] { context.TryCancel(); });
       auto stream = stub->Connect(&context);
       bool handshake_ok = false;
       {
-        HandshakeWatchdog watchdog(link->cancel, options_.handshake_timeout_ms);
+        HandshakeWatchdog watchdog([link] { link->canceller.Cancel(); },
+                                   options_.handshake_timeout_ms);
         ClientHello hello =
             StartClientHandshake(kFederationServiceName, federation_.id(), key_.public_key());
         v1::FederationFrame frame;
@@ -384,6 +396,8 @@ void FederationTransport::DialLoop(Peer* peer) {
         context.TryCancel();
       }
       const grpc::Status status = stream->Finish();
+      // `context` dies with this scope: no other thread may cancel it from now on.
+      link->canceller.End();
       if (!handshake_ok && failure.empty() && !status.ok()) failure = "refused";
       if (!failure.empty()) {
         CountFailure(failure);

@@ -79,21 +79,22 @@ void InterpreterBridge::Stop() {
     stopping_ = true;
     current = current_;
   }
-  if (current) current->cancel();
+  if (current) current->canceller.Cancel();
 }
 
 grpc::Status InterpreterBridge::Serve(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::BftToInterpreter, v1::InterpreterToBft>* stream) {
   auto attachment = std::make_shared<Attachment>(queue_max_);
-  attachment->cancel = [context] { context->TryCancel(); };
+  attachment->canceller.Set([context] { context->TryCancel(); });
   auto refuse = [this](const std::string& reason, grpc::Status status) {
     failures_->Add({{"reason", reason}}).Increment();
     LogWarn("interpreter stream refused", {{"reason", reason}, {"detail", status.error_message()}});
     return status;
   };
   {
-    HandshakeWatchdog watchdog(attachment->cancel, handshake_timeout_ms_);
+    HandshakeWatchdog watchdog([attachment] { attachment->canceller.Cancel(); },
+                               handshake_timeout_ms_);
     v1::InterpreterToBft frame;
     if (!stream->Read(&frame)) {
       return refuse("closed_in_handshake",
@@ -133,15 +134,17 @@ grpc::Status InterpreterBridge::Serve(
     if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
     replaced = current_;
     current_ = attachment;
+    // Under the lock, so the actor sees attach and detach in the order they happened
+    // (anon_send does not block).
+    if (on_attach_) on_attach_(true);
   }
   if (replaced) {
     replaced->queue.Close();
-    replaced->cancel();
+    replaced->canceller.Cancel();
   } else {
     attached_gauge_->Set(1);
   }
   LogInfo("interpreter attached", {{"replaced_older_stream", replaced != nullptr}});
-  if (on_attach_) on_attach_(true);
 
   std::thread writer([attachment, stream] {
     while (true) {
@@ -149,7 +152,7 @@ grpc::Status InterpreterBridge::Serve(
       std::optional<v1::BftToInterpreter> frame = attachment->queue.Pop(1000, &closed);
       if (closed) return;
       if (frame && !stream->Write(*frame)) {
-        attachment->cancel();
+        attachment->canceller.Cancel();
         return;
       }
     }
@@ -158,7 +161,7 @@ grpc::Status InterpreterBridge::Serve(
   while (stream->Read(&frame)) {
     if (frame.ByteSizeLong() > max_message_bytes_) {
       failures_->Add({{"reason", "oversized_frame"}}).Increment();
-      attachment->cancel();
+      attachment->canceller.Cancel();
       break;
     }
     on_frame_(std::move(frame));
@@ -172,12 +175,14 @@ grpc::Status InterpreterBridge::Serve(
     if (current_ == attachment) {
       current_.reset();
       was_current = true;
+      if (on_attach_) on_attach_(false);
     }
   }
+  // The context dies when this returns: no other thread may cancel it from now on.
+  attachment->canceller.End();
   if (was_current) {
     attached_gauge_->Set(0);
     LogInfo("interpreter detached");
-    if (on_attach_) on_attach_(false);
     return grpc::Status::OK;
   }
   return grpc::Status(grpc::StatusCode::ABORTED, "replaced by a newer interpreter stream");

@@ -50,7 +50,7 @@ class InterpreterBridge {
   class Service;
   struct Attachment {
     explicit Attachment(size_t queue_max) : queue(queue_max) {}
-    std::function<void()> cancel;
+    StreamCanceller canceller;  // Ended by the handler that owns the stream.
     OutboundQueue<v1::BftToInterpreter> queue;
   };
 

@@ -8,6 +8,8 @@
 namespace metronome::bft {
 namespace {
 
+constexpr size_t kOwnLogPage = 1024;
+
 uint64_t UnixMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -19,8 +21,9 @@ uint64_t UnixMs() {
 struct StreamPublisher::Subscriber {
   uint64_t from_view = 0;
   std::condition_variable cv;
-  std::deque<v1::StreamRecord> queue;  // Guarded by the publisher's mutex_.
-  bool overflowed = false;             // Guarded by the publisher's mutex_.
+  // Guarded by the publisher's mutex_.
+  std::deque<std::shared_ptr<const v1::StreamRecord>> queue;
+  bool overflowed = false;  // Guarded by the publisher's mutex_.
 };
 
 class StreamPublisher::Service final : public v1::ConsensusStream::Service {
@@ -72,7 +75,8 @@ void StreamPublisher::Publish(const std::vector<StreamRecord>& records) {
   const uint64_t now_ms = UnixMs();
   std::lock_guard<std::mutex> lock(mutex_);
   for (const StreamRecord& record : records) {
-    v1::StreamRecord proto = StreamRecordToProto(record, 0, observer_, now_ms);
+    auto proto =
+        std::make_shared<const v1::StreamRecord>(StreamRecordToProto(record, 0, observer_, now_ms));
     for (Subscriber* subscriber : subscribers_) {
       if (subscriber->overflowed || record.view < subscriber->from_view) continue;
       if (subscriber->queue.size() >= options_.subscriber_queue_max) {
@@ -93,7 +97,7 @@ grpc::Status StreamPublisher::Subscribe(grpc::ServerContext* context,
                                         grpc::ServerWriter<v1::StreamRecord>* writer) {
   Subscriber subscriber;
   subscriber.from_view = request.from_view();
-  std::vector<v1::StreamRecord> retained;
+  std::vector<std::shared_ptr<const v1::StreamRecord>> retained;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
@@ -108,10 +112,10 @@ grpc::Status StreamPublisher::Subscribe(grpc::ServerContext* context,
     subscribers_.insert(&subscriber);
     subscribers_gauge_->Increment();
     if (request.include_history()) {
-      for (const v1::StreamRecord& record : history_) {
+      for (const std::shared_ptr<const v1::StreamRecord>& record : history_) {
         // Own artefacts come from the durable log below, in full.
-        if (record.view() >= request.from_view() &&
-            record.source() != v1::StreamRecord::SOURCE_OWN) {
+        if (record->view() >= request.from_view() &&
+            record->source() != v1::StreamRecord::SOURCE_OWN) {
           retained.push_back(record);
         }
       }
@@ -121,19 +125,33 @@ grpc::Status StreamPublisher::Subscribe(grpc::ServerContext* context,
   bool open = true;
   if (request.include_history()) {
     const uint64_t now_ms = UnixMs();
-    for (const StreamRecord& own : own_log_(request.from_view())) {
-      if (!open) break;
-      open = writer->Write(StreamRecordToProto(own, ++sequence, observer_, now_ms));
+    // The own-signature log page by page, whole views at a time, so a subscriber from
+    // view 0 never holds the whole log in memory.
+    uint64_t from_view = request.from_view();
+    while (open) {
+      std::vector<StreamRecord> page = own_log_(from_view, kOwnLogPage);
+      const bool more = page.size() == kOwnLogPage && page.front().view != page.back().view;
+      if (more) {
+        // The last view may continue on the next page: read it again there.
+        from_view = page.back().view;
+        while (!page.empty() && page.back().view == from_view) page.pop_back();
+      }
+      for (const StreamRecord& own : page) {
+        if (!open) break;
+        open = writer->Write(StreamRecordToProto(own, ++sequence, observer_, now_ms));
+      }
+      if (!more) break;
     }
-    for (v1::StreamRecord& record : retained) {
+    for (const std::shared_ptr<const v1::StreamRecord>& record : retained) {
       if (!open) break;
-      record.set_sequence(++sequence);
-      open = writer->Write(record);
+      v1::StreamRecord numbered = *record;
+      numbered.set_sequence(++sequence);
+      open = writer->Write(numbered);
     }
   }
   grpc::Status status = grpc::Status::OK;
   while (open) {
-    std::deque<v1::StreamRecord> batch;
+    std::deque<std::shared_ptr<const v1::StreamRecord>> batch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       subscriber.cv.wait_for(lock, std::chrono::milliseconds(200), [&] {
@@ -154,9 +172,10 @@ grpc::Status StreamPublisher::Subscribe(grpc::ServerContext* context,
       batch.swap(subscriber.queue);
     }
     if (context->IsCancelled()) break;
-    for (v1::StreamRecord& record : batch) {
-      record.set_sequence(++sequence);
-      if (!writer->Write(record)) {
+    for (const std::shared_ptr<const v1::StreamRecord>& record : batch) {
+      v1::StreamRecord numbered = *record;
+      numbered.set_sequence(++sequence);
+      if (!writer->Write(numbered)) {
         open = false;
         break;
       }

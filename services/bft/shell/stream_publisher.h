@@ -31,8 +31,10 @@ struct PublisherOptions {
 
 class StreamPublisher {
  public:
-  // `own_log(from_view)`: this node's own-signature log from a view (from storage).
-  using OwnLogReader = std::function<std::vector<StreamRecord>(uint64_t from_view)>;
+  // `own_log(from_view, count_max)`: at most count_max records of this node's
+  // own-signature log from a view on, ascending (from storage). Read page by page.
+  using OwnLogReader =
+      std::function<std::vector<StreamRecord>(uint64_t from_view, size_t count_max)>;
 
   StreamPublisher(PublisherOptions options, const PublicKey& observer, OwnLogReader own_log,
                   prometheus::Registry* registry);
@@ -58,9 +60,11 @@ class StreamPublisher {
   std::unique_ptr<Service> service_;
 
   std::mutex mutex_;
-  std::deque<v1::StreamRecord> history_;  // Guarded by mutex_. Sequence unset.
-  std::set<Subscriber*> subscribers_;     // Guarded by mutex_.
-  bool stopping_ = false;                 // Guarded by mutex_.
+  // Guarded by mutex_; sequence unset. Shared, so a subscriber copies pointers, not
+  // records, under the lock Publish (the consensus actor) needs.
+  std::deque<std::shared_ptr<const v1::StreamRecord>> history_;
+  std::set<Subscriber*> subscribers_;  // Guarded by mutex_.
+  bool stopping_ = false;              // Guarded by mutex_.
 
   prometheus::Gauge* subscribers_gauge_;
   prometheus::Counter* records_published_;

@@ -129,12 +129,12 @@ class StreamPublisherTest : public ::testing::Test {
   void Start(PublisherOptions options) {
     publisher_ = std::make_unique<StreamPublisher>(
         options, kObserver,
-        [this](uint64_t from_view) {
+        [this](uint64_t from_view, size_t count_max) {
           std::lock_guard<std::mutex> lock(own_log_mutex_);
           own_log_reads_.push_back(from_view);
           std::vector<StreamRecord> out;
           for (const StreamRecord& record : own_log_) {
-            if (record.view >= from_view) out.push_back(record);
+            if (record.view >= from_view && out.size() < count_max) out.push_back(record);
           }
           return out;
         },
