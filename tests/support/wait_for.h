@@ -5,11 +5,12 @@
 
 namespace metronome::testing {
 
-// Waits until `condition` holds or `timeout_ms` passes, re-checking it every few
-// milliseconds; returns whether it held. For conditions that cannot notify (another
+// Waits until `condition` holds or `timeout_ms` passes, re-checking it every `poll_ms`
+// milliseconds (raise it for conditions that cost a scrape or an RPC); returns whether it
+// held. For conditions that cannot notify (another
 // process's state, a gRPC peer's view): tests wait on a condition with a deadline, never
 // on a fixed sleep.
-bool WaitFor(const std::function<bool()>& condition, int timeout_ms = 30000);
+bool WaitFor(const std::function<bool()>& condition, int timeout_ms = 30000, int poll_ms = 10);
 
 }  // namespace metronome::testing
 

@@ -104,13 +104,7 @@ std::unique_ptr<grpc::ClientContext> ContextWithDeadline(int timeout_ms) {
 }  // namespace
 
 bool PollUntil(const std::function<bool()>& condition, int timeout_ms, int poll_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    // The poll interval of a condition wait with a deadline, not synchronisation by time.
-    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
-  }
-  return condition();
+  return metronome::testing::WaitFor(condition, timeout_ms, poll_ms);
 }
 
 int FreePortBlock(int count) {
