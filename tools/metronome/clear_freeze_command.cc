@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_util.h"
+#include "common/freeze_evidence.h"
 #include "metronome/v1/devchain.grpc.pb.h"
 #include "tools/metronome/commands.h"
 
@@ -15,7 +16,6 @@ namespace metronome::cli {
 namespace {
 
 // The kind byte of devchain freeze evidence (services/pow_adapter/core/devchain_block.h).
-constexpr uint8_t kFreezeEvidenceKind = 102;
 constexpr size_t kEvidenceBytesMax = 4 << 20;
 
 }  // namespace

@@ -32,28 +32,6 @@ bool Flag(Reader* reader, const char* what) {
 
 }  // namespace
 
-Bytes EncodeFreezeEvidence(const FreezeEvidence& evidence) {
-  Writer writer;
-  WriteKind(&writer, kFreezeEvidenceKind);
-  writer.LengthPrefixed(evidence.applied);
-  writer.LengthPrefixed(evidence.conflicting);
-  return writer.Take();
-}
-
-std::optional<FreezeEvidence> DecodeFreezeEvidence(const Bytes& bytes, std::string* error) {
-  Reader reader(bytes);
-  ExpectKind(&reader, kFreezeEvidenceKind, "freeze evidence");
-  FreezeEvidence evidence;
-  evidence.applied = reader.LengthPrefixed(kStoredCertificateBytesMax);
-  evidence.conflicting = reader.LengthPrefixed(kStoredCertificateBytesMax);
-  reader.ExpectEnd();
-  if (!reader.ok()) {
-    *error = reader.error();
-    return std::nullopt;
-  }
-  return evidence;
-}
-
 Bytes EncodeTrackerState(const TrackerState& state) {
   Writer writer;
   WriteKind(&writer, kInterpreterStateKind);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/bytes.h"
+#include "common/freeze_evidence.h"
 #include "services/interpreter/core/checkpoint_tracker.h"
 
 // Canonical encodings of what the interpreter keeps on disk (common/canonical.h
@@ -19,25 +20,16 @@
 //                          frozen:u8 evidence:bytes
 namespace metronome::interpreter {
 
-constexpr uint8_t kFreezeEvidenceKind = 102;
 constexpr uint8_t kInterpreterStateKind = 110;
 constexpr uint8_t kInterpreterFormatVersion = 1;
 // A bound for decoding only: a certificate of 256 headers and 1024 signatures is far
 // below it.
 constexpr size_t kStoredCertificateBytesMax = 4 << 20;
 
-struct FreezeEvidence {
-  Bytes applied;      // The latest applied certificate when the conflict arrived.
-  Bytes conflicting;  // The certificate that conflicted with it.
-  bool operator==(const FreezeEvidence& other) const {
-    return applied == other.applied && conflicting == other.conflicting;
-  }
-};
-
-Bytes EncodeFreezeEvidence(const FreezeEvidence& evidence);
-// nullopt with `error` set on a wrong kind or version, truncation, an oversized field or
-// trailing bytes.
-std::optional<FreezeEvidence> DecodeFreezeEvidence(const Bytes& bytes, std::string* error);
+// Freeze evidence: common/freeze_evidence.h (kind 102), the adapter's format too.
+using metronome::DecodeFreezeEvidence;
+using metronome::EncodeFreezeEvidence;
+using metronome::FreezeEvidence;
 
 Bytes EncodeTrackerState(const TrackerState& state);
 // Decodes and validates: flags are 0 or 1; the certificate decodes canonically and

@@ -11,7 +11,6 @@ namespace metronome::devchain {
 namespace {
 
 constexpr size_t kMedianTimeSpan = 11;
-constexpr size_t kEvidenceCertificateBytesMax = 1 << 20;
 
 void ExpectKind(Reader* reader, uint8_t kind, const char* what) {
   const uint8_t got_kind = reader->U8();
@@ -97,29 +96,6 @@ const char* CertificateOutcomeName(CertificateOutcome outcome) {
 
 // ---- Encodings ------------------------------------------------------------------------
 
-Bytes EncodeFreezeEvidence(const FreezeEvidence& evidence) {
-  Writer writer;
-  writer.U8(kFreezeEvidenceKind);
-  writer.U8(kDevchainFormatVersion);
-  writer.LengthPrefixed(evidence.applied);
-  writer.LengthPrefixed(evidence.conflicting);
-  return writer.Take();
-}
-
-std::optional<FreezeEvidence> DecodeFreezeEvidence(const Bytes& bytes, std::string* error) {
-  Reader reader(bytes);
-  ExpectKind(&reader, kFreezeEvidenceKind, "freeze evidence");
-  FreezeEvidence evidence;
-  evidence.applied = reader.LengthPrefixed(kEvidenceCertificateBytesMax);
-  evidence.conflicting = reader.LengthPrefixed(kEvidenceCertificateBytesMax);
-  reader.ExpectEnd();
-  if (!reader.ok()) {
-    *error = reader.error();
-    return std::nullopt;
-  }
-  return evidence;
-}
-
 bool CheckpointState::operator==(const CheckpointState& other) const {
   return has_checkpoint == other.has_checkpoint && height == other.height && hash == other.hash &&
          certificate == other.certificate && frozen == other.frozen && evidence == other.evidence;
@@ -145,9 +121,9 @@ std::optional<CheckpointState> DecodeCheckpointState(const Bytes& bytes, std::st
   const uint8_t has = reader.U8();
   state.height = reader.U64();
   state.hash = reader.Fixed<32>();
-  state.certificate = reader.LengthPrefixed(kEvidenceCertificateBytesMax);
+  state.certificate = reader.LengthPrefixed(kFreezeEvidenceCertificateBytesMax);
   const uint8_t frozen = reader.U8();
-  state.evidence = reader.LengthPrefixed(2 * kEvidenceCertificateBytesMax + 16);
+  state.evidence = reader.LengthPrefixed(2 * kFreezeEvidenceCertificateBytesMax + 16);
   reader.ExpectEnd();
   if (reader.ok() && (has > 1 || frozen > 1)) reader.Fail("checkpoint state: flag not 0 or 1");
   if (!reader.ok()) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/freeze_evidence.h"
 #include "services/pow_adapter/core/devchain_block.h"
 
 // The devchain's rules as a deterministic state machine: block validation, the block
@@ -107,18 +108,11 @@ struct BlockEntry {
 
 // ---- Checkpoints -------------------------------------------------------------------
 
-// Two valid certificates that do not extend each other (kind 102):
-// applied:bytes conflicting:bytes, each a canonical checkpoint certificate (kind 5).
-// `metronome clear-freeze --evidence FILE` presents these bytes back.
-struct FreezeEvidence {
-  Bytes applied;      // The certificate applied before the conflict.
-  Bytes conflicting;  // The certificate that conflicted with it.
-  bool operator==(const FreezeEvidence& other) const {
-    return applied == other.applied && conflicting == other.conflicting;
-  }
-};
-Bytes EncodeFreezeEvidence(const FreezeEvidence& evidence);
-std::optional<FreezeEvidence> DecodeFreezeEvidence(const Bytes& bytes, std::string* error);
+// Two valid certificates that do not extend each other: common/freeze_evidence.h, the
+// format every consumer writes. `metronome clear-freeze --evidence FILE` presents it back.
+using metronome::DecodeFreezeEvidence;
+using metronome::EncodeFreezeEvidence;
+using metronome::FreezeEvidence;
 
 // The durable checkpoint record (kind 103): has:u8 height:u64 hash[32]
 // certificate:bytes frozen:u8 evidence:bytes.

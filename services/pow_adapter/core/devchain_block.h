@@ -34,7 +34,6 @@ namespace metronome::devchain {
 
 constexpr uint8_t kHeaderKind = 100;
 constexpr uint8_t kBlockKind = 101;
-constexpr uint8_t kFreezeEvidenceKind = 102;
 constexpr uint8_t kCheckpointStateKind = 103;
 constexpr uint8_t kDevchainFormatVersion = 1;
 
