@@ -1,17 +1,31 @@
 #include "common/quorum_certificate.h"
 
 #include <algorithm>
+#include <string>
 
 #include "common/assert.h"
 #include "common/domain_tags.h"
 
 namespace metronome {
+
+bool IsVotingPhase(Phase phase) {
+  return phase == Phase::kPrepare || phase == Phase::kPreCommit || phase == Phase::kCommit;
+}
+
 namespace {
 
 size_t BitmapBytes(uint32_t n) { return (n + 7) / 8; }
 
-bool IsVotingPhase(Phase phase) {
-  return phase == Phase::kPrepare || phase == Phase::kPreCommit || phase == Phase::kCommit;
+// Peer bytes name a phase: anything but the three voting phases fails the decode, so no
+// later code (vote sets, QC verdicts, metrics) ever sees an out-of-range enum.
+Phase DecodePhase(Reader* reader) {
+  const uint8_t value = reader->U8();
+  const Phase phase = static_cast<Phase>(value);
+  if (reader->ok() && !IsVotingPhase(phase)) {
+    reader->Fail("phase " + std::to_string(value) + " is not a voting phase (1-3)");
+    return Phase::kPrepare;
+  }
+  return phase;
 }
 
 }  // namespace
@@ -43,7 +57,7 @@ VoteStatement DecodeVoteStatement(Reader* reader) {
   VoteStatement statement;
   reader->ExpectKind(ArtefactKind::kVote);
   statement.protocol_id = reader->U32();
-  statement.phase = static_cast<Phase>(reader->U8());
+  statement.phase = DecodePhase(reader);
   statement.view = reader->U64();
   statement.block_hash = reader->Fixed<32>();
   statement.justify_view = reader->U64();
@@ -83,7 +97,7 @@ Bytes EncodeQuorumCertificate(const QuorumCertificate& qc) {
 QuorumCertificate DecodeQuorumCertificate(Reader* reader) {
   QuorumCertificate qc;
   reader->ExpectKind(ArtefactKind::kQuorumCertificate);
-  qc.phase = static_cast<Phase>(reader->U8());
+  qc.phase = DecodePhase(reader);
   qc.view = reader->U64();
   qc.block_hash = reader->Fixed<32>();
   qc.justify_view = reader->U64();

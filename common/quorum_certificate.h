@@ -11,6 +11,8 @@ namespace metronome {
 
 enum class Phase : uint8_t { kPrepare = 1, kPreCommit = 2, kCommit = 3 };
 const char* PhaseName(Phase phase);
+// True for the three voting phases; decoders reject every other phase byte.
+bool IsVotingPhase(Phase phase);
 
 // What a vote signs (DRAFT: the consensus-core issue fixes the vote format and may add
 // fields). The payload is tagged with kTagVote and the federation id when signed.

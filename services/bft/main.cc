@@ -2,7 +2,7 @@
 // over the federation's links, the ledger and certificates, the member's interpreter
 // link, and the public ConsensusStream and Checkpoints services.
 //
-//   metronome-bft --config FILE [--set key=value]...
+//   metronome-bft --config FILE [--set key=value]... [--unsafe-start-without-safety-state]
 //
 // Exit codes: 0 after SIGINT/SIGTERM, 2 on a configuration or start-up error (one line
 // on stderr naming the key, file, database or listener).
@@ -24,7 +24,8 @@ int StartupError(const std::string& reason) {
   return 2;
 }
 
-int Run(const std::string& config_path, const std::vector<std::string>& overrides) {
+int Run(const std::string& config_path, const std::vector<std::string>& overrides,
+        bool unsafe_start) {
   // Block the stop signals before any thread starts, so only sigwait below sees them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -34,6 +35,7 @@ int Run(const std::string& config_path, const std::vector<std::string>& override
 
   absl::StatusOr<BftConfig> config = LoadBftConfig(config_path, ProcessEnvironment(), overrides);
   if (!config.ok()) return StartupError(std::string(config.status().message()));
+  config->unsafe_start_without_safety_state = unsafe_start;
   InitLogging("bft", config->log_level);
   absl::StatusOr<std::unique_ptr<BftService>> service = BftService::Start(*std::move(config));
   if (!service.ok()) return StartupError(std::string(service.status().message()));
@@ -53,7 +55,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> overrides;
   app.add_option("--config", config_path, "The service's TOML configuration file")->required();
   app.add_option("--set", overrides, "Override a configuration key: --set key=value");
+  bool unsafe_start = false;
+  app.add_flag("--unsafe-start-without-safety-state", unsafe_start,
+               "Sign at once although the database has no safety state (DESIGN 3): only for a "
+               "key that has certainly never signed");
   app.set_version_flag("--version", std::string("metronome-bft ") + metronome::MetronomeVersion());
   CLI11_PARSE(app, argc, argv);
-  return metronome::bft::Run(config_path, overrides);
+  return metronome::bft::Run(config_path, overrides, unsafe_start);
 }

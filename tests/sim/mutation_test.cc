@@ -4,7 +4,14 @@
 //    a sibling of a decided block on an older QC gets conflicting blocks decided.
 //  - METRONOME_MUTATION_PERSIST_AFTER_SEND (messages leave before the safety state and
 //    the own-signature log are durable): the durability checker finds it.
+//  - METRONOME_MUTATION_NO_PHASE_CHECK (votes with phases 4..255 reach the vote set): the
+//    Byzantine adversary's phase sweeps abort a leader (run in a child process).
+//  - METRONOME_MUTATION_NO_STASH_QUOTA (one shared stash, oldest evicted): the memory
+//    checker finds a Byzantine sender above its share.
+
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <iostream>
 
@@ -44,7 +51,43 @@ TEST(MutationTest, PersistenceAfterSendIsCaught) {
   FAIL() << "a core that sends before persisting passed 200 seeded runs";
 }
 #else
+SimOptions ByzantineOptions(uint64_t seed) {
+  SimOptions options;
+  options.seed = seed;
+  options.byzantine = 1;
+  return options;
+}
+
+#if defined(METRONOME_MUTATION_NO_PHASE_CHECK)
+// The mutant aborts the process: each run happens in a child, caught when it dies.
+TEST(MutationTest, MissingPhaseCheckIsCaughtByTheByzantineAdversary) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) _exit(RunSimulation(ByzantineOptions(seed)).ok() ? 0 : 1);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::cout << "caught at seed " << seed << " (child status " << status << ")\n";
+      return;
+    }
+  }
+  FAIL() << "a core without the phase check passed 20 runs with a Byzantine member";
+}
+#elif defined(METRONOME_MUTATION_NO_STASH_QUOTA)
+TEST(MutationTest, MissingStashShareIsCaughtByTheMemoryChecker) {
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    const SimResult result = RunSimulation(ByzantineOptions(seed));
+    if (!result.bounded) {
+      std::cout << "caught at seed " << seed << ": " << result.violation << "\n";
+      return;
+    }
+  }
+  FAIL() << "the mutant passed 50 runs with a Byzantine member";
+}
+#else
 #error "build this test with a mutation define"
+#endif
 #endif
 
 }  // namespace

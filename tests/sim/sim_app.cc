@@ -1,5 +1,6 @@
 #include "tests/sim/sim_app.h"
 
+#include "common/assert.h"
 #include "common/hash.h"
 #include "services/bft/core/certificate_checker.h"
 
@@ -90,15 +91,38 @@ void SimApp::OnCommit(const std::vector<bft::Block>& blocks) {
   }
 }
 
-void SimApp::OnFastForward(const bft::Block& block) {
-  // The simulated ledger fetch: the ledger hash names its height among candidates.
-  for (uint64_t height = 0; height <= visible_height_ + 1000; ++height) {
-    if (LedgerHash(height) == block.header.post_state_hash) {
-      ledgers_[block.hash()] = height;
-      committed_candidate_height_ = std::max(committed_candidate_height_, height);
-      return;
-    }
+namespace {
+
+std::optional<uint64_t> DecodeHeight(const Bytes& state) {
+  if (state.size() != 8) return std::nullopt;
+  uint64_t height = 0;
+  for (uint8_t byte : state) height = height << 8 | byte;
+  return height;
+}
+
+}  // namespace
+
+bool SimApp::OnFastForward(const bft::Block& block, const Bytes& state) {
+  const std::optional<uint64_t> height = DecodeHeight(state);
+  if (!height || LedgerHash(*height) != block.header.post_state_hash) return false;
+  ledgers_[block.hash()] = *height;
+  committed_candidate_height_ = std::max(committed_candidate_height_, *height);
+  return true;
+}
+
+std::optional<Bytes> SimApp::StateAfter(const Hash256& post_state_hash) {
+  for (const auto& [hash, height] : ledgers_) {
+    if (LedgerHash(height) != post_state_hash) continue;
+    Bytes state(8);
+    for (int i = 0; i < 8; ++i) state[i] = static_cast<uint8_t>(height >> (56 - 8 * i));
+    return state;
   }
+  return std::nullopt;
+}
+
+bool SimApp::StateMatches(const Bytes& state, const Hash256& post_state_hash) const {
+  const std::optional<uint64_t> height = DecodeHeight(state);
+  return height && LedgerHash(*height) == post_state_hash;
 }
 
 }  // namespace metronome::sim

@@ -5,13 +5,16 @@
 #include <optional>
 
 #include "services/bft/core/messages.h"
+#include "services/bft/core/state_transfer.h"
 
 namespace metronome::sim {
 
 // The simulated application of one replica: a checkpointing ledger reduced to "the
 // height of the last certified candidate". Candidates appear on a simulated PoW chain
 // at known times; a replica sees a candidate only once it has appeared. Deterministic.
-class SimApp {
+// Its state transfer sends the ledger as the 8-byte big-endian height; a fast-forward
+// installs the state it was given, never one it guesses.
+class SimApp : public bft::StateTransfer {
  public:
   // The ledger hash of a ledger whose last candidate has `height` (0: none).
   static Hash256 LedgerHash(uint64_t height);
@@ -34,7 +37,13 @@ class SimApp {
   // Blocks the replica stored: their ledgers can be projected from their ancestors',
   // as the real application module projects ledgers from its block store.
   void OnStored(const std::vector<bft::Block>& blocks);
-  void OnFastForward(const bft::Block& block);
+  // False (nothing installed) when `state` is not the block's post-state: the member
+  // is stranded, with no ledger for its next block.
+  bool OnFastForward(const bft::Block& block, const Bytes& state);
+
+  // bft::StateTransfer.
+  std::optional<Bytes> StateAfter(const Hash256& post_state_hash) override;
+  bool StateMatches(const Bytes& state, const Hash256& post_state_hash) const override;
 
   uint64_t committed_candidate_height() const { return committed_candidate_height_; }
 

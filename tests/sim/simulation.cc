@@ -14,6 +14,8 @@
 #include "common/test_support.h"
 #include "services/bft/core/effects.h"
 #include "services/bft/core/replica.h"
+#include "tests/sim/byzantine.h"
+#include "tests/sim/random.h"
 #include "tests/sim/sim_app.h"
 
 namespace metronome::sim {
@@ -22,28 +24,6 @@ namespace {
 using bft::Block;
 using bft::Outputs;
 using bft::StreamRecord;
-
-// splitmix64: a tiny generator whose sequence is the same on every platform.
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t Range(uint64_t low, uint64_t high) { return low + Next() % (high - low + 1); }
-  bool Chance(double probability) { return (Next() >> 11) * 0x1.0p-53 < probability; }
-  // Exponentially distributed, for Poisson arrivals.
-  uint64_t Exponential(double mean) {
-    const double uniform = ((Next() >> 11) + 1) * 0x1.0p-53;
-    return static_cast<uint64_t>(-std::log(uniform) * mean);
-  }
-
- private:
-  uint64_t state_;
-};
 
 enum class EventType {
   kDeliver,
@@ -55,7 +35,8 @@ enum class EventType {
   kPartition,
   kHeal,
   kCandidate,
-  kLivenessCheck
+  kLivenessCheck,
+  kAdversary
 };
 
 struct Event {
@@ -159,6 +140,11 @@ class Simulation : public bft::EffectHandler {
   static bool IsVictim(uint32_t member) { return member >= 2; }
   void ScheduleFaults();
   void ScheduleCandidates();
+  // The Byzantine adversary (SimOptions::byzantine): its injections leave after a
+  // network delay, never dropped, within partitions.
+  void Inject(const std::vector<Injection>& injections);
+  // Checks an honest node's stash share of a Byzantine sender after its message.
+  void CheckStashShare(uint32_t index, uint32_t from);
   uint64_t DelayMs() { return random_.Range(options_.delay_ms_min, options_.delay_ms_max); }
 
   SimOptions options_;
@@ -178,6 +164,7 @@ class Simulation : public bft::EffectHandler {
   bool trace_ = getenv("METRONOME_SIM_TRACE") != nullptr;
   std::optional<uint64_t> twins_healed_ms_;
   LockAttack attack_;
+  std::optional<ByzantineAdversary> adversary_;
 };
 
 Simulation::Simulation(const SimOptions& options)
@@ -196,7 +183,16 @@ Simulation::Simulation(const SimOptions& options)
   for (uint32_t index = 0; index < nodes_.size(); ++index) nodes_[index].app.SetNode(index);
   for (Node& node : nodes_) {
     node.honest = std::find(twin_of.begin(), twin_of.end(), node.member) == twin_of.end() &&
-                  !(options.lock_attack && node.member == 0);
+                  !(options.lock_attack && node.member == 0) && node.member >= options.byzantine;
+  }
+  if (options.byzantine > 0) {
+    METRONOME_ASSERT(!options.twins && !options.lock_attack);
+    std::set<uint32_t> members;
+    for (uint32_t member = 0; member < options.byzantine; ++member) members.insert(member);
+    adversary_.emplace(&federation_, members, options.seed,
+                       [this](uint32_t member, const Hash256& post_state_hash) {
+                         return nodes_[member].app.StateAfter(post_state_hash);
+                       });
   }
   if (options.lock_attack) {
     METRONOME_ASSERT(options.members >= 4 && !options.twins);
@@ -237,6 +233,8 @@ void Simulation::StartReplica(uint32_t index) {
   config.idle_interval_ms = options_.idle_interval_ms;
   config.shared_verification_cache = options_.share_verification_cache ? &cache_ : nullptr;
   if (!leader_schedule_.empty()) config.leader_schedule = &leader_schedule_;
+  config.state_transfer = &node.app;  // nodes_ never grows after construction.
+  config.committed_history = options_.committed_history;
   node.replica = std::make_unique<bft::Replica>(config);
   bft::RestoredState restored;
   restored.safety = node.disk_safety;
@@ -353,6 +351,13 @@ void Simulation::SendAll(const std::vector<bft::Send>& sends) {
   if (!EffectAllowed()) return;
   Node& sender = nodes_[current_];
   for (const StreamRecord& record : current_outputs_->signed_log) CheckSlot(sender, record);
+  if (adversary_ && adversary_->Controls(sender.member)) {
+    if (now_ >= options_.heal_ms) return;  // Its budget is spent: silent from now on.
+    for (const bft::Send& send : sends) {
+      Inject(adversary_->Transform(sender.member, send.to, send.message));
+    }
+    return;
+  }
   for (const bft::Send& send : sends) {
     if (options_.lock_attack && sender.member == 0 && AdversaryWithholds(send.message)) continue;
     auto message = std::make_shared<const bft::Message>(send.message);
@@ -498,11 +503,41 @@ void Simulation::AdversarySend(uint32_t to, const bft::Message& message) {
   Schedule(std::move(event));
 }
 
+void Simulation::Inject(const std::vector<Injection>& injections) {
+  for (const Injection& injection : injections) {
+    if (!Connected(injection.from, injection.to, injection.message)) continue;
+    ++result_.totals.messages;
+    Event event = At(now_ + DelayMs(), EventType::kDeliver, injection.to);
+    event.from = injection.from;
+    event.message = std::make_shared<const bft::Message>(injection.message);
+    Schedule(std::move(event));
+  }
+}
+
+void Simulation::CheckStashShare(uint32_t index, uint32_t from) {
+  const Node& node = nodes_[index];
+  if (!node.replica) return;
+  const auto [messages, bytes] = node.replica->StashUsageOf(from);
+  const bft::ReplicaConfig defaults;
+  const size_t share = std::max<size_t>(1, defaults.stash_max / options_.members);
+  if (messages > share || bytes > defaults.stash_bytes_per_sender_max) {
+    Fail(&result_.bounded, "node " + std::to_string(index) + " holds " + std::to_string(messages) +
+                               " stashed messages (" + std::to_string(bytes) +
+                               " bytes) of member " + std::to_string(from) + ", above its share");
+  }
+}
+
 void Simulation::Deliver(const std::vector<bft::Commit>& commits,
                          const std::optional<bft::FastForward>& fast_forward) {
   if (!EffectAllowed()) return;
   Node& node = nodes_[current_];
-  if (fast_forward) node.app.OnFastForward(fast_forward->block);
+  if (fast_forward) {
+    if (node.honest) ++result_.totals.fast_forwards;
+    if (!node.app.OnFastForward(fast_forward->block, fast_forward->state) && node.honest) {
+      Fail(&result_.bounded, "node " + std::to_string(current_) +
+                                 " fast-forwarded without the state of the block it jumped to");
+    }
+  }
   for (const bft::Commit& commit : commits) {
     node.app.OnCommit(commit.blocks);
     if (!node.honest) continue;
@@ -557,6 +592,10 @@ void Simulation::Publish(const std::vector<StreamRecord>& stream,
   if (!EffectAllowed()) return;
   Node& node = nodes_[current_];
   for (const bft::Rejection& rejection : rejections) {
+    if (trace_) {
+      fprintf(stderr, "t=%lu node=%u rejected %s from %u: %s\n", now_, current_,
+              rejection.message.c_str(), rejection.from, rejection.reason.c_str());
+    }
     if (node.honest &&
         rejection.reason == "neither extends the locked block nor has a newer justify QC") {
       ++result_.totals.lock_refusals;
@@ -612,7 +651,8 @@ void Simulation::ScheduleCandidates() {
 void Simulation::HandleEvent(const Event& event) {
   Node* node = event.type == EventType::kPartition || event.type == EventType::kHeal ||
                        event.type == EventType::kCandidate ||
-                       event.type == EventType::kLivenessCheck
+                       event.type == EventType::kLivenessCheck ||
+                       event.type == EventType::kAdversary
                    ? nullptr
                    : &nodes_[event.node];
   const bool live_target = node != nullptr && node->up &&
@@ -620,7 +660,17 @@ void Simulation::HandleEvent(const Event& event) {
   switch (event.type) {
     case EventType::kDeliver:
       if (options_.lock_attack && event.node == 0) AdversaryObserves(event.from, *event.message);
+      if (adversary_ && adversary_->Controls(node->member)) adversary_->Observe(*event.message);
       if (live_target) Process(event.node, node->replica->OnMessage(event.from, *event.message));
+      if (live_target && adversary_ && adversary_->Controls(event.from) && node->honest) {
+        CheckStashShare(event.node, event.from);
+      }
+      break;
+    case EventType::kAdversary:
+      Inject(adversary_->Act());
+      if (now_ + options_.adversary_interval_ms < options_.heal_ms) {
+        Schedule(At(now_ + options_.adversary_interval_ms, EventType::kAdversary));
+      }
       break;
     case EventType::kTimer:
       if (live_target) Process(event.node, node->replica->OnTimer(event.timer, event.view));
@@ -694,6 +744,7 @@ SimResult Simulation::Run() {
   for (uint32_t index = 0; index < nodes_.size(); ++index) StartReplica(index);
   ScheduleFaults();
   ScheduleCandidates();
+  if (adversary_) Schedule(At(options_.adversary_interval_ms, EventType::kAdversary));
   while (!events_.empty() && events_.top().time <= options_.duration_ms &&
          (options_.stop_after_decisions == 0 ||
           result_.totals.decisions < options_.stop_after_decisions)) {
@@ -712,6 +763,10 @@ SimResult Simulation::Run() {
     if (!result_.ok() && !options_.twins) break;  // The first violation is the story.
   }
   result_.totals.verifications = cache_.verifications();
+  if (adversary_) {
+    const AdversaryTotals& totals = adversary_->totals();
+    result_.totals.adversary_messages = totals.mutated + totals.equivocated + totals.injected;
+  }
   for (const Node& node : nodes_) {
     if (!options_.share_verification_cache && node.replica) {
       result_.totals.verifications += node.replica->verifications();
@@ -743,7 +798,10 @@ std::string ReplayCommand(const SimOptions& options) {
   command << "bazel run //tests/sim:sim_runner -- --seed=" << options.seed
           << " --members=" << options.members << " --faults=" << (options.faults ? 1 : 0)
           << " --duration_ms=" << options.duration_ms << " --heal_ms=" << options.heal_ms
-          << " --lock_attack=" << (options.lock_attack ? 1 : 0);
+          << " --lock_attack=" << (options.lock_attack ? 1 : 0)
+          << " --byzantine=" << options.byzantine
+          << " --committed_history=" << options.committed_history
+          << " --crash_downtime_ms_max=" << options.crash_downtime_ms_max;
   return command.str();
 }
 

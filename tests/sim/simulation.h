@@ -48,7 +48,12 @@ struct SimOptions {
   // the QCs for B' with its own votes; then it hands member 1 the Commit QC for B. Only
   // the lock stops members 2..n-1 voting for B' (see mutation_test.cc).
   bool lock_attack = false;
-  bool record_streams = false;  // Keep every honest node's ConsensusStream records.
+  // Members 0..byzantine-1 are Byzantine (at most f; not with twins or lock_attack),
+  // driven by tests/sim/byzantine.h until heal_ms, silent after: the adversary's budget.
+  uint32_t byzantine = 0;
+  uint64_t adversary_interval_ms = 40;  // Between the adversary's injections.
+  uint64_t committed_history = 256;     // Replicas' committed history (small: pruning).
+  bool record_streams = false;          // Keep every honest node's ConsensusStream records.
   // Replicas share one signature cache (each signature verified once in the whole run,
   // for speed). Off: every replica verifies for itself, as deployed (benchmarks).
   bool share_verification_cache = true;
@@ -62,22 +67,27 @@ struct SimTotals {
   uint64_t partitions = 0;
   uint64_t view_changes = 0;  // Views entered, summed over honest nodes.
   uint64_t messages = 0;
-  uint64_t signatures = 0;     // Artefacts signed.
-  uint64_t verifications = 0;  // Ed25519 verifications actually run.
-  uint64_t lock_attacks = 0;   // Lock attack attempts (B' proposed).
-  uint64_t lock_refusals = 0;  // Proposals honest members refused for their lock.
+  uint64_t signatures = 0;          // Artefacts signed.
+  uint64_t verifications = 0;       // Ed25519 verifications actually run.
+  uint64_t lock_attacks = 0;        // Lock attack attempts (B' proposed).
+  uint64_t lock_refusals = 0;       // Proposals honest members refused for their lock.
+  uint64_t adversary_messages = 0;  // Sent by Byzantine members (mutated, injected).
+  uint64_t fast_forwards = 0;       // Honest nodes' jumps past pruned history.
 };
 
 struct SimResult {
-  bool safe = true;       // No two honest nodes committed conflicting blocks.
-  bool live = true;       // After the last heal, every candidate was committed in time.
-  bool durable = true;    // No node signed twice for one slot; its log holds all it sent.
+  bool safe = true;     // No two honest nodes committed conflicting blocks.
+  bool live = true;     // After the last heal, every candidate was committed in time.
+  bool durable = true;  // No node signed twice for one slot; its log holds all it sent.
+  // Every honest replica's stash share per Byzantine sender stayed within its quota,
+  // and no fast-forward stranded an honest member without its state.
+  bool bounded = true;
   std::string violation;  // The first violation found, one line.
   // Conflicting decisions seen (Twins beyond f): the two commit QC views.
   std::optional<std::pair<uint64_t, uint64_t>> conflict_views;
   SimTotals totals;
   std::vector<std::vector<bft::StreamRecord>> streams;  // Per honest node, if recorded.
-  bool ok() const { return safe && live && durable; }
+  bool ok() const { return safe && live && durable && bounded; }
 };
 
 SimResult RunSimulation(const SimOptions& options);

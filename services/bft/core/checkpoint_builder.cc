@@ -4,7 +4,10 @@
 
 namespace metronome::bft {
 
-std::vector<CheckpointCertificate> CertificatesFor(const Commit& commit) {
+std::vector<CheckpointCertificate> CertificatesFor(const Commit& commit, size_t headers_max,
+                                                   size_t* left_out) {
+  METRONOME_ASSERT(headers_max >= 1 && headers_max <= kCertificateHeadersMax);
+  if (left_out != nullptr) *left_out = 0;
   std::vector<CheckpointCertificate> certificates;
   if (commit.blocks.empty()) return certificates;
   METRONOME_ASSERT(commit.blocks.back().hash() == commit.commit_qc.block_hash);
@@ -13,13 +16,16 @@ std::vector<CheckpointCertificate> CertificatesFor(const Commit& commit) {
   }
   for (size_t i = 0; i < commit.blocks.size(); ++i) {
     const size_t header_count = commit.blocks.size() - i;
-    if (header_count > kCertificateHeadersMax) continue;
     const Body& body = commit.blocks[i].body;
     bool has_candidate = false;
     for (const Transaction& transaction : body.transactions) {
       has_candidate = has_candidate || transaction.is_candidate();
     }
     if (!has_candidate) continue;  // Spares building the header chain for most blocks.
+    if (header_count > headers_max) {
+      if (left_out != nullptr) ++*left_out;
+      continue;
+    }
     std::vector<Header> headers;
     headers.reserve(header_count);
     for (size_t j = i; j < commit.blocks.size(); ++j) headers.push_back(commit.blocks[j].header);

@@ -14,15 +14,17 @@ namespace metronome::bft {
 // from it onwards), the candidate, its Merkle proof and the Commit QC. Blocks without a
 // candidate give none; an empty decision gives none.
 //
-// A candidate more than kCertificateHeadersMax headers below the QC's block can never
-// be certified by an encodable certificate (every later Commit QC is further away), so
-// it gives none either; with the pacemaker deciding every few views this takes a
-// decision of hundreds of blocks at once.
+// A candidate more than `headers_max` headers below the QC's block gives none either:
+// its consumers (whose default limit is the same) would refuse the certificate, and
+// every later Commit QC is further away. The replica splits decisions at blocks whose
+// own Commit QC it knows, so this happens only to a member that missed those QCs; the
+// caller counts what was left out (`*left_out`).
 //
 // REQUIRES: commit.blocks is a parent-linked chain, oldest first, whose last block is
 // the one commit.commit_qc certifies (what the core's Commit guarantees).
 // Pure: same Commit, same certificates.
-std::vector<CheckpointCertificate> CertificatesFor(const Commit& commit);
+std::vector<CheckpointCertificate> CertificatesFor(const Commit& commit, size_t headers_max,
+                                                   size_t* left_out = nullptr);
 
 }  // namespace metronome::bft
 

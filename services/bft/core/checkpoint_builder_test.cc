@@ -67,7 +67,8 @@ class CheckpointBuilderTest : public ::testing::Test {
 
 TEST_F(CheckpointBuilderTest, CandidateInQcBlockGivesOneHeaderCertificate) {
   const Commit commit = Decide({Body{{Proposer("pb"), Candidate(100)}}});
-  const std::vector<CheckpointCertificate> certificates = CertificatesFor(commit);
+  const std::vector<CheckpointCertificate> certificates =
+      CertificatesFor(commit, kCertificateHeadersMax);
   ASSERT_EQ(certificates.size(), 1u);
   EXPECT_EQ(certificates[0].headers, std::vector<Header>{commit.blocks[0].header});
   EXPECT_EQ(certificates[0].candidate, Candidate(100));
@@ -79,7 +80,8 @@ TEST_F(CheckpointBuilderTest, CandidateInQcBlockGivesOneHeaderCertificate) {
 TEST_F(CheckpointBuilderTest, OlderCandidatesGetChainsToQcBlockOldestFirst) {
   const Commit commit = Decide({Body{{Candidate(100)}}, Body{{Proposer("a")}}, Body{},
                                 Body{{Candidate(200), Proposer("b")}}, Body{}});
-  const std::vector<CheckpointCertificate> certificates = CertificatesFor(commit);
+  const std::vector<CheckpointCertificate> certificates =
+      CertificatesFor(commit, kCertificateHeadersMax);
   ASSERT_EQ(certificates.size(), 2u);
   EXPECT_EQ(certificates[0].candidate, Candidate(100));
   EXPECT_EQ(certificates[1].candidate, Candidate(200));
@@ -95,20 +97,43 @@ TEST_F(CheckpointBuilderTest, OlderCandidatesGetChainsToQcBlockOldestFirst) {
 }
 
 TEST_F(CheckpointBuilderTest, BlocksWithoutCandidatesGiveNone) {
-  EXPECT_TRUE(CertificatesFor(Decide({Body{}, Body{{Proposer("a"), Proposer("b")}}})).empty());
-  EXPECT_TRUE(CertificatesFor(Commit{}).empty());
+  EXPECT_TRUE(CertificatesFor(Decide({Body{}, Body{{Proposer("a"), Proposer("b")}}}), 16).empty());
+  EXPECT_TRUE(CertificatesFor(Commit{}, 16).empty());
 }
 
 TEST_F(CheckpointBuilderTest, ChainWouldExceedHeaderMaximumGivesNone) {
   std::vector<Body> bodies(kCertificateHeadersMax + 1);
   bodies[0] = Body{{Candidate(100)}};
   bodies[1] = Body{{Candidate(200)}};
-  const std::vector<CheckpointCertificate> certificates = CertificatesFor(Decide(bodies));
+  size_t left_out = 0;
+  const std::vector<CheckpointCertificate> certificates =
+      CertificatesFor(Decide(bodies), kCertificateHeadersMax, &left_out);
   ASSERT_EQ(certificates.size(), 1u);
+  EXPECT_EQ(left_out, 1u);
   EXPECT_EQ(certificates[0].candidate, Candidate(200));
   EXPECT_EQ(certificates[0].headers.size(), kCertificateHeadersMax);
   const CertificateCheck check = Verify(certificates[0]);
   EXPECT_TRUE(check.ok()) << check.reason;
+}
+
+// The bft never emits a certificate above its configured maximum (the consumers'
+// default is 16): a member that caught up by a later Commit QC emitted 18 and 25 headers.
+TEST_F(CheckpointBuilderTest, ConfiguredHeaderMaximumIsNeverExceeded) {
+  std::vector<Body> bodies(20);
+  bodies[0] = Body{{Candidate(100)}};   // 20 headers: left out.
+  bodies[4] = Body{{Candidate(200)}};   // 16 headers: kept.
+  bodies[19] = Body{{Candidate(300)}};  // 1 header.
+  size_t left_out = 0;
+  const std::vector<CheckpointCertificate> certificates =
+      CertificatesFor(Decide(bodies), 16, &left_out);
+  ASSERT_EQ(certificates.size(), 2u);
+  EXPECT_EQ(left_out, 1u);
+  EXPECT_EQ(certificates[0].headers.size(), 16u);
+  EXPECT_EQ(certificates[1].headers.size(), 1u);
+  for (const CheckpointCertificate& certificate : certificates) {
+    EXPECT_LE(certificate.headers.size(), 16u);
+    EXPECT_TRUE(Verify(certificate).ok());
+  }
 }
 
 TEST_F(CheckpointBuilderTest, VerifierRejectsCertificateWhoseQcIsBelowQuorum) {
@@ -116,7 +141,8 @@ TEST_F(CheckpointBuilderTest, VerifierRejectsCertificateWhoseQcIsBelowQuorum) {
   Commit commit = Decide({Body{{Candidate(100)}}});
   commit.commit_qc.signatures.pop_back();
   commit.commit_qc.signer_bitmap[0] &= 0x03;
-  const std::vector<CheckpointCertificate> certificates = CertificatesFor(commit);
+  const std::vector<CheckpointCertificate> certificates =
+      CertificatesFor(commit, kCertificateHeadersMax);
   ASSERT_EQ(certificates.size(), 1u);
   EXPECT_EQ(Verify(certificates[0]).verdict, CertificateVerdict::kQcRejected);
 }

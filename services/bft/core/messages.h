@@ -91,16 +91,26 @@ struct BlockRequest {
 struct BlockResponse {
   std::vector<Block> blocks;  // Requested block first, then its ancestors, if asked.
   std::vector<Hash256> missing;
-  // The responder's oldest retained committed height: blocks below were pruned.
+  // The responder's oldest retained committed height: blocks below were pruned. A hint
+  // for operators only: unauthenticated, so the replica never acts on it.
   uint64_t retained_from_height = 0;
   QuorumCertificate commit_qc;  // The responder's latest decision, for fast-forward.
   std::optional<Block> commit_block;
+  // The application state after commit_block (StateTransfer), checked by the requester
+  // against commit_block's post-state hash before any fast-forward.
+  std::optional<Bytes> commit_state;
+  // Commit QCs that decided some of `blocks` directly, so a member catching up issues
+  // the same shortest certificates as the members that saw those decisions live.
+  std::vector<QuorumCertificate> block_commit_qcs;
 };
 
 using Message = std::variant<Proposal, Vote, QuorumMessage, NewView, Timeout, StatusRequest,
                              SyncStatus, BlockRequest, BlockResponse>;
 
 const char* MessageName(const Message& message);
+
+// A cheap upper estimate of a message's size on the wire, for byte quotas (the stash).
+size_t ApproxBytes(const Message& message);
 
 // The view a message belongs to, for stashing and staleness; nullopt for messages that
 // are answered whatever the view (requests and responses).

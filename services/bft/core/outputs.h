@@ -47,11 +47,14 @@ struct Commit {
   QuorumCertificate commit_qc;
 };
 
-// Peers pruned the blocks between our last decision and theirs: the application must
-// fetch the ledger state for `block` (its post_state_hash) and continue from there.
+// Peers pruned the blocks between our last decision and theirs: the replica jumped to
+// `block`, decided by `commit_qc`. `state` is the application state after it, already
+// checked against the block's post-state hash (StateTransfer::StateMatches): the
+// application installs it durably and continues from there.
 struct FastForward {
   Block block;
   QuorumCertificate commit_qc;
+  Bytes state;
 };
 
 // One record of the ConsensusStream (DESIGN §6): every artefact this replica signed,

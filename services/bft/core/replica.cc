@@ -59,8 +59,17 @@ Outputs Replica::Start(const RestoredState& restored) {
     if (blocks_.committed_hash() != safety_.commit_qc.block_hash)
       pending_commit_ = safety_.commit_qc;
   }
-  // Never re-enter a view we signed anything in: a restart resumes above all of them.
-  const uint64_t resume = std::max(safety_.view, safety_.HighestSignedView()) + 1;
+  if (restored.safety_state_lost) {
+    signing_gate_ = SigningGate{};
+    signing_gate_->proven_views[config_.self] = 0;  // We know of nothing beyond genesis.
+  }
+  // Resume in the highest view we were in or signed in, never below: the safety state
+  // guards every slot we signed there (no second vote, proposal, new-view or timeout),
+  // and a timeout signed there is sent again as it was. (Resuming above it, as before,
+  // split three live members across two views when the fourth was silent: found by the
+  // Byzantine simulator.)
+  const uint64_t resume =
+      std::max<uint64_t>(1, std::max(safety_.view, safety_.HighestSignedView()));
   EnterView(resume, false);
   Broadcast(StatusRequest{});
   if (pending_commit_) TryCommit(*pending_commit_, kBroadcast);
@@ -123,7 +132,7 @@ void Replica::EnterView(uint64_t view, bool progress) {
   if (progress) consecutive_timeouts_ = 0;
   timed_out_ = false;
   propose_timer_fired_ = false;
-  body_requested_ = false;
+  body_request_.reset();
   own_timeout_.reset();
   proposal_.reset();
   waiting_proposal_.reset();
@@ -137,7 +146,7 @@ void Replica::EnterView(uint64_t view, bool progress) {
 
   // HotStuff: on entering a view, hand its leader our highest Prepare QC.
   const uint32_t leader = LeaderOf(view);
-  if (safety_.last_new_view_view < view) {
+  if (safety_.last_new_view_view < view && signing()) {
     NewView new_view;
     new_view.statement = NewViewStatement{federation_.protocol_id(), view, safety_.high_qc.view,
                                           safety_.high_qc.block_hash};
@@ -167,27 +176,23 @@ void Replica::ScheduleViewTimer() {
 void Replica::TimeOutView() {
   if (!timed_out_) ++consecutive_timeouts_;
   timed_out_ = true;
-  if (!own_timeout_) {
-    METRONOME_ASSERT(safety_.last_timeout_view < view_);
-    Timeout timeout;
-    timeout.statement = TimeoutStatement{federation_.protocol_id(), view_, safety_.high_qc.view,
-                                         safety_.high_qc.block_hash};
-    const Bytes payload = EncodeTimeoutStatement(timeout.statement);
-    timeout.signed_by = {config_.self,
-                         SignTagged(config_.key, kTagTimeout, federation_.id(), payload)};
-    timeout.high_qc = safety_.high_qc;
-    safety_.last_timeout_view = view_;
-    Persist();
-    RecordSigned(StreamRecord::Source::kOwn, view_, payload, timeout.signed_by);
-    own_timeout_ = timeout;
-    timeouts_[view_][config_.self] = timeout;
+  if (!own_timeout_ && safety_.last_timeout_view == view_) {
+    own_timeout_ = StoredTimeout();  // Signed before a restart: the same bytes again.
+    timeouts_[view_][config_.self] = *own_timeout_;
+    highest_timeout_view_[config_.self] = view_;
+  }
+  if (!own_timeout_ && signing()) {
+    own_timeout_ = SignTimeout(view_);
+    timeouts_[view_][config_.self] = *own_timeout_;
     highest_timeout_view_[config_.self] = view_;
   }
   // Resent on every expiry: on a lossy network the first copy may be gone.
-  Broadcast(*own_timeout_);
+  if (own_timeout_) Broadcast(*own_timeout_);
   Broadcast(StatusRequest{});
   status_sent_to_.clear();  // Answers lost on the way may be sent again.
   requested_blocks_.clear();
+  asked_.clear();
+  resent_timeout_view_ = 0;
   if (pending_commit_) TryCommit(*pending_commit_, kBroadcast);
   ScheduleViewTimer();
   MaybeFormTimeoutCertificate(view_);
@@ -202,7 +207,10 @@ void Replica::MaybeFormTimeoutCertificate(uint64_t view) {
     tc.timeouts.emplace_back(timeout.statement, timeout.signed_by);
   }
   METRONOME_ASSERT(tc.timeouts.size() <= federation_.n());
-  if (!latest_tc_ || latest_tc_->view < view) latest_tc_ = tc;
+  if (!safety_.high_tc || safety_.high_tc->view < view) {
+    safety_.high_tc = tc;
+    Persist();
+  }
   EnterView(view + 1, false);
 }
 
@@ -212,10 +220,50 @@ bool Replica::StashIfEarly(uint32_t from, const Message& message, uint64_t view)
     Reject(from, message, "view " + std::to_string(view) + " too far ahead");
     return true;
   }
-  if (stash_.size() >= config_.stash_max) stash_.pop_front();  // Bounded: oldest goes.
+  // Each sender has its own share, so a flood from one member (every message validly
+  // signed) never evicts another member's proposal or votes; over its share the new
+  // message is refused, the sender's older (nearer) messages stay.
+  const size_t share = std::max<size_t>(1, config_.stash_max / federation_.n());
+  const size_t bytes = ApproxBytes(message);
+  StashUsage& usage = stash_usage_[from];
+#ifdef METRONOME_MUTATION_NO_STASH_QUOTA
+  // Deliberately broken build (the stash as it was on main): one shared bound, the
+  // oldest evicted, whoever sent it. The simulator's memory checker must catch it.
+  (void)share;
+  if (stash_.size() >= config_.stash_max) {
+    stash_.pop_front();
+    RecountStash();
+  }
+  StashUsage& own = stash_usage_[from];
+  ++own.messages;
+  own.bytes += bytes;
   stash_.emplace_back(from, message);
+  (void)usage;
+#else
+  if (usage.messages + 1 > share || usage.bytes + bytes > config_.stash_bytes_per_sender_max) {
+    Reject(from, message, "stash quota of the sender exceeded");
+    return true;
+  }
+  if (stash_.size() >= config_.stash_max) {  // Only when stash_max < n.
+    Reject(from, message, "stash full");
+    return true;
+  }
+  ++usage.messages;
+  usage.bytes += bytes;
+  stash_.emplace_back(from, message);
+#endif
   METRONOME_ASSERT(stash_.size() <= config_.stash_max);
+  METRONOME_ASSERT(stash_usage_.size() <= federation_.n());
   return true;
+}
+
+void Replica::RecountStash() {
+  stash_usage_.clear();
+  for (const auto& [from, message] : stash_) {
+    StashUsage& usage = stash_usage_[from];
+    ++usage.messages;
+    usage.bytes += ApproxBytes(message);
+  }
 }
 
 void Replica::ReplayStash() {
@@ -233,6 +281,7 @@ void Replica::ReplayStash() {
       (view && *view > view_ ? later : ready).push_back(std::move(entry));
     }
     stash_.swap(later);
+    RecountStash();
     for (const auto& [from, message] : ready) Dispatch(from, message);
   } while (replay_again_);
   replaying_ = false;
@@ -244,6 +293,7 @@ void Replica::ReplayStash() {
 void Replica::ObserveQc(const QuorumCertificate& qc, uint32_t from) {
   if (qc.view == 0) return;  // Genesis: nothing to learn.
   RecordQc(qc);
+  NoteQcForGate(qc);
   if (qc.phase == Phase::kPrepare && qc.view > safety_.high_qc.view) {
     safety_.high_qc = qc;
     Persist();
@@ -281,24 +331,54 @@ void Replica::TryCommit(QuorumCertificate commit_qc, uint32_t from) {
     }
     return;
   }
-  if (pending_commit_ && pending_commit_->view <= commit_qc.view) pending_commit_.reset();
+  if (pending_commit_ && pending_commit_->view <= commit_qc.view) {
+    pending_commit_.reset();
+    pruned_reports_.clear();  // The history came after all: start over next time.
+    fast_forward_offer_.reset();
+  }
   if (commit_qc.view > safety_.commit_qc.view) {
     safety_.commit_qc = commit_qc;
     Persist();
   }
+  block_commit_qcs_.emplace(commit_qc.block_hash, commit_qc);
   if (path->empty()) return;
   blocks_.Commit(*path);
   for (auto it = validated_.begin(); it != validated_.end();) {
     it = blocks_.Contains(*it) ? std::next(it) : validated_.erase(it);
   }
-  out_.commits.push_back(Commit{*std::move(path), commit_qc});
+  // A block on the path that has a Commit QC of its own (learnt live or with synced
+  // blocks) closes its own decision: its certificates are then as short as those of
+  // the members that saw that QC live, instead of reaching up to this QC's block.
+  std::vector<Block> segment;
+  for (Block& block : *path) {
+    const Hash256 hash = block.hash();
+    segment.push_back(std::move(block));
+    auto own = block_commit_qcs_.find(hash);
+    if (hash != commit_qc.block_hash && own != block_commit_qcs_.end()) {
+      out_.commits.push_back(Commit{std::move(segment), own->second});
+      segment.clear();
+    }
+  }
+  if (!segment.empty()) out_.commits.push_back(Commit{std::move(segment), commit_qc});
+  for (auto it = block_commit_qcs_.begin(); it != block_commit_qcs_.end();) {
+    it = blocks_.Contains(it->first) ? std::next(it) : block_commit_qcs_.erase(it);
+  }
+  METRONOME_ASSERT(block_commit_qcs_.size() <= config_.blocks_max);
 }
 
 void Replica::RequestBlocks(const Hash256& hash, uint32_t from) {
   // Kept across view changes (answers to a request made just before a view change must
   // still be accepted) and cleared when a view times out, so requests are retried.
-  if (requested_blocks_.size() >= config_.sync_blocks_max) requested_blocks_.clear();
-  if (!requested_blocks_.insert(hash).second) return;
+  if (requested_blocks_.size() >= config_.sync_blocks_max) {
+    requested_blocks_.clear();
+    asked_.clear();
+  }
+  requested_blocks_.insert(hash);
+  // Each peer that shows us a decision we cannot follow is asked once (a silent or
+  // lying peer must not be the only one ever asked); everyone once a view times out.
+  const bool everyone = from == config_.self || from == kBroadcast;
+  if (asked_.count({hash, kBroadcast}) != 0) return;
+  if (!asked_.insert({hash, everyone ? kBroadcast : from}).second) return;
   BlockRequest request;
   request.hashes = {hash};
   request.include_ancestors = true;
@@ -369,7 +449,7 @@ SyncStatus Replica::Status() const {
   status.view = view_;
   status.high_qc = safety_.high_qc;
   status.commit_qc = safety_.commit_qc;
-  status.timeout_certificate = latest_tc_;
+  status.timeout_certificate = safety_.high_tc;
   status.committed_height = blocks_.committed_height();
   return status;
 }

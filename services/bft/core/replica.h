@@ -11,6 +11,7 @@
 #include "services/bft/core/block_tree.h"
 #include "services/bft/core/certificate_checker.h"
 #include "services/bft/core/outputs.h"
+#include "services/bft/core/state_transfer.h"
 
 namespace metronome::bft {
 
@@ -27,7 +28,10 @@ struct ReplicaConfig {
   // after it could first propose; a pending candidate is proposed at once.
   uint64_t idle_interval_ms = 1000;
   uint64_t view_window_max = 64;  // Messages further ahead than this are dropped.
-  size_t stash_max = 1024;        // Early messages held for later.
+  size_t stash_max = 1024;        // Early messages held for later, from all senders.
+  // Each sender's share of the stash: stash_max / n messages and this many bytes
+  // (ApproxBytes), so one member's flood never evicts another's messages.
+  size_t stash_bytes_per_sender_max = 4u << 20;
   size_t blocks_max = 4096;
   uint64_t committed_history = 256;  // Committed blocks kept to serve syncing peers.
   uint32_t sync_blocks_max = 64;
@@ -36,6 +40,9 @@ struct ReplicaConfig {
   // Tests only (Twins): leader(v) = leader_schedule[v % size] instead of the
   // federation's rule. Borrowed; every replica must get the same schedule.
   const std::vector<uint32_t>* leader_schedule = nullptr;
+  // The application's state transfer (fast-forward past pruned history). Borrowed;
+  // null: the replica never fast-forwards, it only fetches blocks.
+  StateTransfer* state_transfer = nullptr;
 };
 
 // What the shell read back from disk at start-up. An empty RestoredState is a fresh
@@ -48,6 +55,12 @@ struct RestoredState {
   // between, the Commit QC's block may lie above it: Start delivers those blocks again.
   // Unset: the Commit QC's block counts as executed.
   std::optional<Hash256> executed_hash;
+  // The key may have signed before but its safety state is gone (an empty or restored
+  // database; DESIGN §3): the replica signs nothing until it has seen a valid QC, not
+  // signed by itself, for a view above the highest view q members prove in their
+  // status. If those q members prove nothing beyond genesis, nothing was decided yet
+  // and the replica signs at once (a new federation starts this way).
+  bool safety_state_lost = false;
 };
 
 // Basic HotStuff (Yin et al., PODC'19, Algorithm 2: Prepare, PreCommit, Commit, Decide)
@@ -89,6 +102,19 @@ class Replica {
   uint64_t CurrentTimeoutMs() const;
   // Signatures this replica verified itself (not answered from a cache).
   uint64_t verifications() const { return checker_.verifications(); }
+  // False while a replica without its safety state waits (RestoredState).
+  bool signing() const { return !signing_gate_.has_value(); }
+  // While waiting: the view a QC must exceed (nullopt until q members reported).
+  std::optional<uint64_t> waiting_for_qc_above() const {
+    return signing_gate_ ? signing_gate_->threshold : std::nullopt;
+  }
+  // What `member`'s messages occupy in the stash: (messages, ApproxBytes). The
+  // simulator's memory checker reads it.
+  std::pair<size_t, size_t> StashUsageOf(uint32_t member) const {
+    auto found = stash_usage_.find(member);
+    if (found == stash_usage_.end()) return {0, 0};
+    return {found->second.messages, found->second.bytes};
+  }
 
  private:
   using Handler = void (Replica::*)(uint32_t, const Message&);
@@ -111,8 +137,15 @@ class Replica {
   void MaybeFormTimeoutCertificate(uint64_t view);
   // The highest view w such that f+1 members timed out in w or later (0: none).
   uint64_t ViewTimedOutByFPlusOne() const;
+  // f+1 members time out in a view we left without a TC for it: add our timeout.
+  void HelpMembersBehind();
+  // Our timeout for safety_.last_timeout_view, rebuilt from the safety state.
+  Timeout StoredTimeout() const;
+  // Signs our one timeout for `view` (above the last one) and records it durably.
+  Timeout SignTimeout(uint64_t view);
   void ReplayStash();
   bool StashIfEarly(uint32_t from, const Message& message, uint64_t view);
+  void RecountStash();
 
   // QCs and commits.
   // Records and acts on any valid QC: raises high/locked/commit QCs, commits, and moves
@@ -121,6 +154,15 @@ class Replica {
   // Takes the QC by value: callers pass pending_commit_, which this may reset.
   void TryCommit(QuorumCertificate commit_qc, uint32_t from);
   void RequestBlocks(const Hash256& hash, uint32_t from);
+  // A sync answer that lists one of our requested blocks as missing: with f+1 such
+  // answers (one honest member pruned it) and a verified decision with its state,
+  // jump there. Never on an unrequested answer or an unauthenticated hint.
+  void ConsiderFastForward(uint32_t from, const BlockResponse& response);
+  // Commit QCs in a sync answer that decide blocks we now hold directly.
+  void LearnBlockCommitQcs(const BlockResponse& response);
+  // The missing-safety-state rule (RestoredState::safety_state_lost).
+  void NoteStatusForGate(uint32_t from, const SyncStatus& status);
+  void NoteQcForGate(const QuorumCertificate& qc);
 
   // Leader.
   void TryPropose();
@@ -164,9 +206,11 @@ class Replica {
   bool candidate_pending_ = false;
   bool timed_out_ = false;
   bool propose_timer_fired_ = false;
-  bool body_requested_ = false;
+  // The body request this view's leader is waiting for (its parent: a proposal is made
+  // only on the parent the body was built for).
+  std::optional<CreateBodyRequest> body_request_;
   std::optional<Timeout> own_timeout_;
-  std::optional<TimeoutCertificate> latest_tc_;
+  uint64_t resent_timeout_view_ = 0;  // HelpMembersBehind resent our timeout for it.
 
   // This view's proposal, once received and structurally valid.
   std::optional<Proposal> proposal_;
@@ -185,11 +229,32 @@ class Replica {
   std::map<uint64_t, std::map<uint32_t, Timeout>> timeouts_;
   std::map<uint32_t, uint64_t> highest_timeout_view_;  // Per member, at most n entries.
   std::deque<std::pair<uint32_t, Message>> stash_;
+  struct StashUsage {
+    size_t messages = 0;
+    size_t bytes = 0;
+  };
+  std::map<uint32_t, StashUsage> stash_usage_;  // Per sender; at most n entries.
   bool replaying_ = false;
   bool replay_again_ = false;
   std::set<uint32_t> status_sent_to_;  // Peers sent our status in this view.
   std::optional<QuorumCertificate> pending_commit_;
   std::set<Hash256> requested_blocks_;
+  // (hash, peer) pairs asked already; kBroadcast for "everyone". Cleared with
+  // requested_blocks_.
+  std::set<std::pair<Hash256, uint32_t>> asked_;
+  // Fast-forward: peers that answered our request with "missing", and the best verified
+  // offer (the highest decision with its state) seen since.
+  std::set<uint32_t> pruned_reports_;
+  std::optional<FastForward> fast_forward_offer_;
+  // Commit QCs that decided a block we hold directly (bounded by the block tree).
+  std::map<Hash256, QuorumCertificate> block_commit_qcs_;
+
+  // DESIGN §3 signing gate; set while a replica without its safety state waits.
+  struct SigningGate {
+    std::map<uint32_t, uint64_t> proven_views;  // Per reporting member (self included).
+    std::optional<uint64_t> threshold;          // Set once q members reported.
+  };
+  std::optional<SigningGate> signing_gate_;
 };
 
 }  // namespace metronome::bft

@@ -79,7 +79,7 @@ TEST(DefectTest, LeaderJustifiesWithHighestQcOfAllNewViewsReceived) {
   ReplicaHarness h(/*self=*/2);  // Leader of view 2.
   const Block b1 = h.MakeBlock(h.genesis(), 1);
   SafetyState safety = h.FreshSafety();
-  safety.view = 1;
+  safety.view = 2;
   h.Start(RestoredState{safety, {b1}, std::nullopt});  // Resumes in view 2 with the genesis QC.
   ASSERT_EQ(h.replica().view(), 2u);
 
@@ -123,8 +123,9 @@ TEST(DefectTest, IdleLeaderWithoutPendingCandidateWaitsAtNextView) {
   EXPECT_FALSE(h.EnterView(5).create_body.has_value());
 }
 
-// The original's first view after a restart always timed out. The replica announces
-// itself to the resume view's leader, asks for status, and can vote at once.
+// The original's first view after a restart always timed out. The replica resumes in
+// the view it last signed in (signing nothing twice there), asks for status at once, and
+// follows the first certificate a peer shows to the next view, where it votes at once.
 TEST(DefectTest, FirstViewAfterRestartNeedNotTimeOut) {
   ReplicaHarness h(/*self=*/1);
   SafetyState safety = h.FreshSafety();
@@ -133,15 +134,18 @@ TEST(DefectTest, FirstViewAfterRestartNeedNotTimeOut) {
   safety.last_vote_phase = static_cast<uint8_t>(Phase::kCommit);
   safety.last_new_view_view = 7;
   const Outputs started = h.Start(RestoredState{safety, {}, std::nullopt});
-  ASSERT_EQ(h.replica().view(), 8u);
-
-  const auto new_views = SendsOf<NewView>(started);
-  ASSERT_EQ(new_views.size(), 1u);
-  EXPECT_EQ(new_views[0].first, h.LeaderOf(8));
-  EXPECT_EQ(new_views[0].second.statement.view, 8u);
+  ASSERT_EQ(h.replica().view(), 7u);
+  EXPECT_TRUE(started.signed_log.empty());  // Its new-view for 7 was signed already.
   const auto status_requests = SendsOf<StatusRequest>(started);
   ASSERT_EQ(status_requests.size(), 1u);
   EXPECT_EQ(status_requests[0].first, kBroadcast);
+
+  const Outputs moved = h.Receive(2, h.MakeStatus(h.MakeTc(7)));
+  ASSERT_EQ(h.replica().view(), 8u);
+  const auto new_views = SendsOf<NewView>(moved);
+  ASSERT_EQ(new_views.size(), 1u);
+  EXPECT_EQ(new_views[0].first, h.LeaderOf(8));
+  EXPECT_EQ(new_views[0].second.statement.view, 8u);
 
   const Block b8 = h.MakeBlock(h.genesis(), 8);
   h.Receive(h.LeaderOf(8), h.MakeProposal(b8, h.genesis_qc()));

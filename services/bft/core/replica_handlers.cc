@@ -18,7 +18,8 @@ bool After(uint64_t view, Phase phase, uint64_t last_view, uint8_t last_phase) {
 // Leader.
 
 void Replica::TryPropose() {
-  if (!IsLeader(view_) || safety_.last_proposal_view >= view_ || timed_out_ || body_requested_) {
+  if (!IsLeader(view_) || safety_.last_proposal_view >= view_ || timed_out_ || body_request_ ||
+      !signing()) {
     return;
   }
   // The justify QC must be the highest Prepare QC among a quorum, or provably the
@@ -29,9 +30,9 @@ void Replica::TryPropose() {
   const bool quorum_of_new_views =
       new_views != new_views_.end() && new_views->second.size() >= federation_.q();
   bool timeout_certificate = false;
-  if (latest_tc_ && latest_tc_->view + 1 == view_) {
+  if (safety_.high_tc && safety_.high_tc->view + 1 == view_) {
     uint64_t highest = 0;
-    for (const auto& entry : latest_tc_->timeouts)
+    for (const auto& entry : safety_.high_tc->timeouts)
       highest = std::max(highest, entry.first.high_qc_view);
     timeout_certificate = safety_.high_qc.view >= highest;
   }
@@ -42,17 +43,24 @@ void Replica::TryPropose() {
     RequestBlocks(safety_.high_qc.block_hash, kBroadcast);
     return;
   }
-  body_requested_ = true;
-  out_.create_body =
-      CreateBodyRequest{view_, safety_.high_qc.block_hash, parent->header.height + 1};
+  body_request_ = CreateBodyRequest{view_, safety_.high_qc.block_hash, parent->header.height + 1};
+  out_.create_body = body_request_;
 }
 
 Outputs Replica::OnBodyCreated(uint64_t view, std::optional<Body> body,
                                const Hash256& post_state_hash) {
-  if (view != view_ || !IsLeader(view_) || safety_.last_proposal_view >= view_ || timed_out_) {
+  if (view != view_ || !IsLeader(view_) || safety_.last_proposal_view >= view_ || timed_out_ ||
+      !body_request_ || !signing()) {
     return TakeOutputs();
   }
-  body_requested_ = false;
+  const CreateBodyRequest request = *body_request_;
+  body_request_.reset();
+  if (request.parent_hash != safety_.high_qc.block_hash) {
+    // The high QC rose while the application built the body: the body and its
+    // post-state follow the old parent, so honest replicas would refuse it. Ask again.
+    TryPropose();
+    return TakeOutputs();
+  }
   const Block* parent = blocks_.Find(safety_.high_qc.block_hash);
   if (!body || parent == nullptr) return TakeOutputs();
   Proposal proposal;
@@ -110,7 +118,7 @@ bool Replica::SafeToVote(const QuorumCertificate& justify) const {
 }
 
 void Replica::AdvanceVotes() {
-  if (!proposal_ || timed_out_) return;
+  if (!proposal_ || timed_out_ || !signing()) return;
   const Hash256 hash = HeaderHash(proposal_->statement.header);
   if (validated_.count(hash) == 0) return;
   const uint64_t justify_view = proposal_->statement.justify_view;
@@ -229,6 +237,13 @@ void Replica::HandleProposal(uint32_t from, const Proposal& proposal) {
 }
 
 void Replica::HandleVote(uint32_t from, const bft::Vote& vote) {
+#ifndef METRONOME_MUTATION_NO_PHASE_CHECK  // Broken build: the leader aborts (found on main).
+  if (!IsVotingPhase(vote.statement.phase)) {
+    // Decoders refuse other phases; checked again because the vote set is sized by it.
+    Reject(from, vote, "vote phase out of range");
+    return;
+  }
+#endif
   const Bytes payload = EncodeVoteStatement(vote.statement);
   if (vote.statement.protocol_id != federation_.protocol_id() ||
       !checker_.ValidSigned(kTagVote, payload, vote.signed_by)) {
@@ -301,7 +316,10 @@ void Replica::HandleTimeout(uint32_t from, const Timeout& timeout) {
   }
   ObserveQc(qc, from);
   if (statement.view < view_) {
+    uint64_t& highest = highest_timeout_view_[timeout.signed_by.signer];
+    highest = std::max(highest, statement.view);
     SendStatusOnce(from);
+    HelpMembersBehind();
     return;
   }
   if (statement.view > view_ + config_.view_window_max) return;
@@ -317,6 +335,64 @@ void Replica::HandleTimeout(uint32_t from, const Timeout& timeout) {
   if (joined > view_) EnterView(joined, false);
   if (joined == view_ && !timed_out_) TimeOutView();
   MaybeFormTimeoutCertificate(statement.view);
+}
+
+Timeout Replica::StoredTimeout() const {
+  METRONOME_ASSERT(safety_.last_timeout_view > 0);
+  Timeout timeout;
+  timeout.statement =
+      TimeoutStatement{federation_.protocol_id(), safety_.last_timeout_view,
+                       safety_.last_timeout_high_qc.view, safety_.last_timeout_high_qc.block_hash};
+  timeout.signed_by = {config_.self, safety_.last_timeout_signature};
+  timeout.high_qc = safety_.last_timeout_high_qc;
+  return timeout;
+}
+
+void Replica::HelpMembersBehind() {
+  // Found by the Byzantine simulator: a member that resumed above view w after a crash
+  // (it never re-enters a view it signed in) left two honest members timing out in w with
+  // the Byzantine one silent: no TC for w could form, and no f+1 timed out above it. Once
+  // f+1 members timed out in w (one of them honest) and we hold no TC that moves them,
+  // we add our timeout for w. A timeout only gives up a view, so signing one for a view we
+  // left is safe; it is still signed once per view (last_timeout_view only grows).
+  // The highest view below ours that f+1 members, each last seen timing out below ours,
+  // timed out in or above (members ahead of us, Byzantine ones among them, do not count).
+  std::vector<uint64_t> below;
+  for (const auto& [member, view] : highest_timeout_view_) {
+    if (view < view_) below.push_back(view);
+  }
+  if (below.size() < federation_.f() + 1) return;
+  std::nth_element(below.begin(), below.begin() + federation_.f(), below.end(),
+                   std::greater<uint64_t>());
+  const uint64_t behind = below[federation_.f()];
+  if (behind == 0 || behind >= view_ || behind < safety_.last_timeout_view || !signing() ||
+      (safety_.high_tc && safety_.high_tc->view >= behind)) {
+    return;
+  }
+  if (behind == safety_.last_timeout_view) {
+    // Signed before (perhaps lost on the way, or before a restart): the same bytes again.
+    if (resent_timeout_view_ != behind) Broadcast(StoredTimeout());
+    resent_timeout_view_ = behind;  // Once per view we left; a view timeout clears it.
+    return;
+  }
+  Broadcast(SignTimeout(behind));
+}
+
+Timeout Replica::SignTimeout(uint64_t view) {
+  METRONOME_ASSERT(safety_.last_timeout_view < view && signing());
+  Timeout timeout;
+  timeout.statement = TimeoutStatement{federation_.protocol_id(), view, safety_.high_qc.view,
+                                       safety_.high_qc.block_hash};
+  const Bytes payload = EncodeTimeoutStatement(timeout.statement);
+  timeout.signed_by = {config_.self,
+                       SignTagged(config_.key, kTagTimeout, federation_.id(), payload)};
+  timeout.high_qc = safety_.high_qc;
+  safety_.last_timeout_view = view;
+  safety_.last_timeout_high_qc = timeout.high_qc;
+  safety_.last_timeout_signature = timeout.signed_by.signature;
+  Persist();
+  RecordSigned(StreamRecord::Source::kOwn, view, payload, timeout.signed_by);
+  return timeout;
 }
 
 uint64_t Replica::ViewTimedOutByFPlusOne() const {
@@ -343,11 +419,15 @@ void Replica::HandleSyncStatus(uint32_t from, const SyncStatus& status) {
     Reject(from, status, "invalid timeout certificate in status");
     return;
   }
+  NoteStatusForGate(from, status);
   ObserveQc(status.high_qc, from);
   ObserveQc(status.commit_qc, from);
   const auto& tc = status.timeout_certificate;
   if (tc && tc->view >= view_) {
-    if (!latest_tc_ || latest_tc_->view < tc->view) latest_tc_ = *tc;
+    if (!safety_.high_tc || safety_.high_tc->view < tc->view) {
+      safety_.high_tc = *tc;
+      Persist();
+    }
     EnterView(tc->view + 1, false);
   }
 }
@@ -362,10 +442,17 @@ void Replica::HandleBlockRequest(uint32_t from, const BlockRequest& request) {
     for (Block& block : chain) response.blocks.push_back(std::move(block));
     if (response.blocks.size() >= blocks_max) break;
   }
+  for (const Block& block : response.blocks) {
+    auto own = block_commit_qcs_.find(block.hash());
+    if (own != block_commit_qcs_.end()) response.block_commit_qcs.push_back(own->second);
+  }
   response.retained_from_height = blocks_.retained_from_height();
   response.commit_qc = safety_.commit_qc;
   if (const Block* committed = blocks_.Find(blocks_.committed_hash())) {
     response.commit_block = *committed;
+    if (config_.state_transfer != nullptr && !response.missing.empty()) {
+      response.commit_state = config_.state_transfer->StateAfter(committed->header.post_state_hash);
+    }
   }
   SendTo(from, std::move(response));
 }
@@ -387,25 +474,8 @@ void Replica::HandleBlockResponse(uint32_t from, const BlockResponse& response) 
     }
     expected = block.header.parent_hash;
   }
-  if (pending_commit_ && response.commit_block &&
-      response.commit_block->header.content_root == ContentRoot(response.commit_block->body) &&
-      checker_.ValidQc(response.commit_qc) && response.commit_qc.phase == Phase::kCommit &&
-      response.commit_qc.block_hash == response.commit_block->hash() &&
-      response.commit_qc.view >= pending_commit_->view &&
-      response.retained_from_height > blocks_.committed_height() + 1) {
-    std::optional<Hash256> missing;
-    if (!blocks_.UncommittedPathTo(pending_commit_->block_hash, &missing)) {
-      // Peers pruned the blocks we miss: jump to their decision; the application
-      // fetches the ledger state. The lock and last signed view are kept.
-      blocks_.ResetTo(*response.commit_block);
-      out_.blocks.push_back(*response.commit_block);
-      safety_.commit_qc = response.commit_qc;
-      Persist();
-      pending_commit_.reset();
-      out_.fast_forward = FastForward{*response.commit_block, response.commit_qc};
-      if (response.commit_qc.view >= view_) EnterView(response.commit_qc.view + 1, true);
-    }
-  }
+  LearnBlockCommitQcs(response);
+  ConsiderFastForward(from, response);
   if (pending_commit_) TryCommit(*pending_commit_, from);
   if (waiting_proposal_ &&
       blocks_.Contains(waiting_proposal_->second.statement.header.parent_hash)) {
@@ -414,6 +484,94 @@ void Replica::HandleBlockResponse(uint32_t from, const BlockResponse& response) 
     HandleProposal(sender, proposal);
   }
   TryPropose();
+}
+
+void Replica::LearnBlockCommitQcs(const BlockResponse& response) {
+  for (const QuorumCertificate& qc : response.block_commit_qcs) {
+    if (qc.phase != Phase::kCommit || !blocks_.Contains(qc.block_hash) ||
+        block_commit_qcs_.count(qc.block_hash) != 0 ||
+        block_commit_qcs_.size() >= config_.blocks_max || !checker_.ValidQc(qc)) {
+      continue;  // Unverifiable, unknown or already known: ignored (never trusted).
+    }
+    block_commit_qcs_.emplace(qc.block_hash, qc);
+  }
+}
+
+void Replica::ConsiderFastForward(uint32_t from, const BlockResponse& response) {
+  if (!pending_commit_) return;
+  const bool answers_our_request =
+      std::any_of(response.missing.begin(), response.missing.end(),
+                  [&](const Hash256& hash) { return requested_blocks_.count(hash) != 0; });
+  if (!answers_our_request) return;  // Unrequested: never a reason to jump.
+  if (response.commit_block && response.commit_state && config_.state_transfer != nullptr) {
+    const Block& target = *response.commit_block;
+    const QuorumCertificate& qc = response.commit_qc;
+    const bool newer = !fast_forward_offer_ || fast_forward_offer_->commit_qc.view < qc.view;
+    if (newer && qc.phase == Phase::kCommit && qc.view >= pending_commit_->view &&
+        qc.block_hash == target.hash() && target.header.height > blocks_.committed_height() &&
+        target.header.content_root == ContentRoot(target.body) && checker_.ValidQc(qc) &&
+        config_.state_transfer->StateMatches(*response.commit_state,
+                                             target.header.post_state_hash)) {
+      fast_forward_offer_ = FastForward{target, qc, *response.commit_state};
+    }
+  }
+  pruned_reports_.insert(from);
+  METRONOME_ASSERT(pruned_reports_.size() <= federation_.n());
+  // f+1 members said "missing": at least one honest member pruned it, so waiting will
+  // not bring it back. Then jump to the best verified decision with its state.
+  if (pruned_reports_.size() < federation_.f() + 1 || !fast_forward_offer_) return;
+  std::optional<Hash256> missing;
+  if (blocks_.UncommittedPathTo(pending_commit_->block_hash, &missing) ||
+      fast_forward_offer_->block.header.height <= blocks_.committed_height()) {
+    return;
+  }
+  FastForward jump = *std::move(fast_forward_offer_);
+  fast_forward_offer_.reset();
+  pruned_reports_.clear();
+  // The lock and last signed views are kept: only the committed block moves.
+  blocks_.ResetTo(jump.block);
+  out_.blocks.push_back(jump.block);
+  block_commit_qcs_.clear();
+  block_commit_qcs_.emplace(jump.block.hash(), jump.commit_qc);
+  validated_.clear();
+  if (jump.commit_qc.view > safety_.commit_qc.view) {
+    safety_.commit_qc = jump.commit_qc;
+    Persist();
+  }
+  if (pending_commit_->view <= jump.commit_qc.view) pending_commit_.reset();
+  const uint64_t decided_view = jump.commit_qc.view;
+  out_.fast_forward = std::move(jump);
+  if (decided_view >= view_) EnterView(decided_view + 1, true);
+}
+
+// ---------------------------------------------------------------------------------------
+// The missing-safety-state rule (DESIGN §3).
+
+void Replica::NoteStatusForGate(uint32_t from, const SyncStatus& status) {
+  if (!signing_gate_ || signing_gate_->threshold) return;
+  // Only what the status proves counts (its QCs and TC were verified by the caller):
+  // a Byzantine member can report less than it knows, never more.
+  uint64_t proven = std::max(status.high_qc.view, status.commit_qc.view);
+  if (status.timeout_certificate) proven = std::max(proven, status.timeout_certificate->view + 1);
+  uint64_t& entry = signing_gate_->proven_views[from];
+  entry = std::max(entry, proven);
+  if (signing_gate_->proven_views.size() < federation_.q()) return;
+  uint64_t threshold = 0;
+  for (const auto& [member, view] : signing_gate_->proven_views) {
+    threshold = std::max(threshold, view);
+  }
+  if (threshold == 0) {
+    signing_gate_.reset();  // q members prove nothing beyond genesis: nothing to protect.
+    return;
+  }
+  signing_gate_->threshold = threshold;
+}
+
+void Replica::NoteQcForGate(const QuorumCertificate& qc) {
+  if (!signing_gate_ || !signing_gate_->threshold || qc.view <= *signing_gate_->threshold) return;
+  const std::vector<uint32_t> signers = SignerIndices(qc.signer_bitmap);
+  if (std::find(signers.begin(), signers.end(), config_.self) != signers.end()) return;
+  signing_gate_.reset();  // The federation moved past anything we may have signed.
 }
 
 }  // namespace metronome::bft

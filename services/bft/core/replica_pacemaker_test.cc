@@ -147,22 +147,58 @@ TEST(StashTest, MessageTooFarAheadIsRejectedAndOneWithinWindowIsKept) {
   EXPECT_EQ(h.EnterView(65).validate.size(), 1u);
 }
 
-TEST(StashTest, StashKeepsAtMostStashMaxDroppingTheOldest) {
+// A full stash refuses the newcomer and keeps what it holds (nearer views first).
+TEST(StashTest, StashKeepsAtMostStashMaxRefusingTheNewest) {
   ReplicaHarness h(/*self=*/0);
   h.config().stash_max = 2;
   h.Start();
   std::vector<Block> blocks;
+  Outputs last;
   for (uint64_t view : {5, 6, 7}) {  // Led by members 1, 2, 3.
     blocks.push_back(h.MakeBlock(h.genesis(), view));
-    h.Receive(h.LeaderOf(view), h.MakeProposal(blocks.back(), h.genesis_qc()));
+    last = h.Receive(h.LeaderOf(view), h.MakeProposal(blocks.back(), h.genesis_qc()));
   }
-  EXPECT_TRUE(h.EnterView(5).validate.empty());  // View 5's proposal made room.
+  EXPECT_TRUE(HasRejection(last, "stash full")) << DescribeRejections(last);
+  const Outputs view5 = h.EnterView(5);
+  ASSERT_EQ(view5.validate.size(), 1u);
+  EXPECT_EQ(view5.validate[0].block.hash(), blocks[0].hash());
   const Outputs view6 = h.EnterView(6);
   ASSERT_EQ(view6.validate.size(), 1u);
   EXPECT_EQ(view6.validate[0].block.hash(), blocks[1].hash());
-  const Outputs view7 = h.EnterView(7);
-  ASSERT_EQ(view7.validate.size(), 1u);
-  EXPECT_EQ(view7.validate[0].block.hash(), blocks[2].hash());
+  EXPECT_TRUE(h.EnterView(7).validate.empty());
+}
+
+// Found on main: 1,100 validly signed future votes from one member evicted an honest
+// leader's proposal from the stash. Each sender now has its own share.
+TEST(StashTest, OneSendersFloodNeverEvictsAnotherSendersMessage) {
+  ReplicaHarness h(/*self=*/0);  // Leader of views 4, 8, ...: votes for them are kept.
+  h.Start();
+  const Block block = h.MakeBlock(h.genesis(), 5);  // View 5 is led by member 1.
+  h.Receive(1, h.MakeProposal(block, h.genesis_qc()));
+  size_t refused = 0;
+  for (uint32_t i = 0; i < 1100; ++i) {
+    const Vote vote = h.MakeVote(2, Phase::kPrepare, 4 + 4 * (i % 8), FilledHash(i % 251), i);
+    refused += HasRejection(h.Receive(2, vote), "stash quota") ? 1 : 0;
+  }
+  EXPECT_GE(refused, 1100u - h.config().stash_max / h.n());
+  const Outputs view5 = h.EnterView(5);
+  ASSERT_EQ(view5.validate.size(), 1u) << "the honest proposal was evicted";
+  EXPECT_EQ(view5.validate[0].block.hash(), block.hash());
+}
+
+// The share is in bytes too: few large messages fill it.
+TEST(StashTest, SenderShareIsBoundedInBytes) {
+  ReplicaHarness h(/*self=*/0);
+  h.config().stash_bytes_per_sender_max = 64 << 10;
+  h.Start();
+  Body big;
+  big.transactions.push_back(Transaction{ProposerBlock{Bytes(40 << 10, 7)}});
+  const Block first_block = h.MakeBlock(h.genesis(), 5, big);  // Views 5 and 9: member 1.
+  const Outputs first = h.Receive(1, h.MakeProposal(first_block, h.genesis_qc()));
+  EXPECT_TRUE(first.rejections.empty()) << DescribeRejections(first);
+  const Block second_block = h.MakeBlock(h.genesis(), 9, big);
+  const Outputs second = h.Receive(1, h.MakeProposal(second_block, h.genesis_qc()));
+  EXPECT_TRUE(HasRejection(second, "stash quota")) << DescribeRejections(second);
 }
 
 TEST(StashTest, StaleVotesAreDroppedWithoutRejection) {

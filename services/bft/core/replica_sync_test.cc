@@ -29,18 +29,45 @@ class SyncTest : public ::testing::Test {
     return block;
   }
 
-  // Makes the replica (in view 1) decide `decided` by a Commit QC it has no block for,
-  // then answers its block request as a peer that pruned those blocks would.
-  Outputs FastForwardTo(const Block& decided, const Block& served) {
+  // The state after a DistantBlock (its post-state hash is this state's hash).
+  static Bytes StateOf(uint64_t height) { return Bytes(8, static_cast<uint8_t>(height)); }
+
+  // Makes the replica (in view 1) see a Commit QC for `decided`, a block it has no
+  // ancestors of, so it asks for the block. Returns the QC.
+  QuorumCertificate LearnDecision(const Block& decided, uint32_t from = 2) {
     const QuorumCertificate commit =
         h.MakeQc(Phase::kCommit, decided.header.view, decided.hash(), decided.header.view);
-    h.Receive(2, QuorumMessage{commit});
+    h.Receive(from, QuorumMessage{commit});
+    return commit;
+  }
+
+  // A peer that pruned `decided`'s history answers: missing, with its decision and state.
+  static BlockResponse PrunedAnswer(const QuorumCertificate& commit, const Block& served,
+                                    std::optional<Bytes> state) {
     BlockResponse response;
-    response.missing = {decided.hash()};
-    response.retained_from_height = decided.header.height - 5;
+    response.missing = {commit.block_hash};
+    response.retained_from_height = served.header.height - 5;
     response.commit_qc = commit;
     response.commit_block = served;
-    return h.Receive(2, response);
+    response.commit_state = std::move(state);
+    return response;
+  }
+
+  // Two peers (f + 1 at n = 4) that pruned the history answer the replica's request.
+  Outputs FastForwardTo(const Block& decided, const Block& served,
+                        std::optional<Bytes> state = std::nullopt) {
+    if (!state) state = StateOf(decided.header.height);
+    const QuorumCertificate commit = LearnDecision(decided, 2);
+    h.Receive(3, QuorumMessage{commit});  // Member 3 is asked too.
+    const Outputs first = h.Receive(2, PrunedAnswer(commit, served, state));
+    EXPECT_FALSE(first.fast_forward.has_value()) << "one answer is not enough";
+    return h.Receive(3, PrunedAnswer(commit, served, state));
+  }
+
+  Block DistantBlockWithState(uint64_t height) const {
+    Block block = DistantBlock(height);
+    block.header.post_state_hash = testing::HashStateTransfer::HashOf(StateOf(height));
+    return block;
   }
 
   ReplicaHarness h{/*self=*/0};
@@ -156,11 +183,12 @@ TEST_F(SyncTest, FastForwardKeepsLockAndLastSignedView) {
   const SafetyState before = h.replica().safety();
   ASSERT_EQ(before.locked_qc.view, 3u);
 
-  const Block decided = DistantBlock(10);
+  const Block decided = DistantBlockWithState(10);
   const Outputs outputs = FastForwardTo(decided, decided);
   EXPECT_TRUE(outputs.rejections.empty()) << DescribeRejections(outputs);
   ASSERT_TRUE(outputs.fast_forward.has_value());
   EXPECT_EQ(outputs.fast_forward->block.hash(), decided.hash());
+  EXPECT_EQ(outputs.fast_forward->state, StateOf(10));  // The application installs it.
   EXPECT_EQ(h.replica().committed_hash(), decided.hash());
   EXPECT_EQ(h.replica().committed_height(), 10u);
   EXPECT_EQ(h.replica().commit_qc().view, 10u);
@@ -171,12 +199,106 @@ TEST_F(SyncTest, FastForwardKeepsLockAndLastSignedView) {
 }
 
 TEST_F(SyncTest, FastForwardRejectsCommitBlockWhoseBodyDoesNotMatchContentRoot) {
-  const Block decided = DistantBlock(10);
+  const Block decided = DistantBlockWithState(10);
   Block forged = decided;  // Same header, so it matches the Commit QC's hash.
   forged.body = ReplicaHarness::CandidateBody(99);
   const Outputs outputs = FastForwardTo(decided, forged);
   EXPECT_FALSE(outputs.fast_forward.has_value());
   EXPECT_EQ(h.replica().committed_height(), 0u);
+}
+
+// Found on main: while a commit was pending, one unsolicited BlockResponse with a large,
+// unauthenticated retained_from_height made the replica jump, leaving it without the
+// ledger its next block needed, forever.
+TEST_F(SyncTest, UnsolicitedResponseOrPrunedHintNeverFastForwards) {
+  const Block decided = DistantBlockWithState(10);
+  const QuorumCertificate commit = LearnDecision(decided);
+  for (uint32_t peer : {1u, 2u, 3u}) {
+    BlockResponse unsolicited = PrunedAnswer(commit, decided, StateOf(10));
+    unsolicited.missing = {FilledHash(0x42)};  // Not a hash we asked for.
+    unsolicited.retained_from_height = 1'000'000;
+    const Outputs outputs = h.Receive(peer, unsolicited);
+    EXPECT_FALSE(outputs.fast_forward.has_value());
+  }
+  EXPECT_EQ(h.replica().committed_height(), 0u);
+}
+
+TEST_F(SyncTest, OnePeerSayingMissingIsNotEnoughToJump) {
+  const Block decided = DistantBlockWithState(10);
+  const QuorumCertificate commit = LearnDecision(decided);
+  for (int i = 0; i < 3; ++i) {  // The same (possibly Byzantine) peer, again and again.
+    EXPECT_FALSE(h.Receive(2, PrunedAnswer(commit, decided, StateOf(10))).fast_forward);
+  }
+  EXPECT_EQ(h.replica().committed_height(), 0u);
+}
+
+// The state travels with the decision and must hash to its post-state hash; without a
+// matching state there is no jump (the member would have nothing to build on).
+TEST_F(SyncTest, FastForwardNeedsStateMatchingThePostStateHash) {
+  const Block decided = DistantBlockWithState(10);
+  EXPECT_FALSE(FastForwardTo(decided, decided, Bytes{1, 2, 3}).fast_forward.has_value());
+  EXPECT_EQ(h.replica().committed_height(), 0u);
+}
+
+TEST_F(SyncTest, ResponderAttachesStateOfItsDecisionWhenSomethingIsMissing) {
+  const Block b1 = h.MakeBlock(h.genesis(), 1);
+  h.state_transfer().states[b1.header.post_state_hash] = Bytes{9, 9};
+  h.Receive(2, QuorumMessage{h.MakeQc(Phase::kCommit, 1, b1.hash(), 1)});
+  BlockResponse served;
+  served.blocks = {b1};
+  ASSERT_EQ(h.Receive(2, served).commits.size(), 1u);
+
+  BlockRequest request;
+  request.hashes = {FilledHash(0x55)};  // Pruned or unknown here.
+  const auto answers = SendsOf<BlockResponse>(h.Receive(3, request));
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].second.missing, std::vector<Hash256>{FilledHash(0x55)});
+  ASSERT_TRUE(answers[0].second.commit_block.has_value());
+  EXPECT_EQ(answers[0].second.commit_block->hash(), b1.hash());
+  EXPECT_EQ(answers[0].second.commit_state, std::optional<Bytes>(Bytes{9, 9}));
+  // The block's own Commit QC travels with it, for shortest certificates.
+  request.hashes = {b1.hash()};
+  const auto with_qc = SendsOf<BlockResponse>(h.Receive(3, request));
+  ASSERT_EQ(with_qc.size(), 1u);
+  ASSERT_EQ(with_qc[0].second.block_commit_qcs.size(), 1u);
+  EXPECT_EQ(with_qc[0].second.block_commit_qcs[0].block_hash, b1.hash());
+}
+
+// Found on main: a member back from an outage committed many blocks under one later
+// Commit QC and built certificates of 18 and 25 headers. Blocks fetched with their own
+// Commit QCs close their own decisions, so certificates match the other members'.
+TEST_F(SyncTest, SyncedBlocksWithOwnCommitQcsCloseTheirOwnDecisions) {
+  const Block b1 = h.MakeBlock(h.genesis(), 1, ReplicaHarness::CandidateBody(10));
+  const Block b2 = h.MakeBlock(b1, 2);
+  const Block b3 = h.MakeBlock(b2, 3);
+  const QuorumCertificate qc1 = h.MakeQc(Phase::kCommit, 1, b1.hash(), 1);
+  const QuorumCertificate qc3 = h.MakeQc(Phase::kCommit, 3, b3.hash(), 3);
+  h.Receive(2, QuorumMessage{qc3});
+  BlockResponse response;
+  response.blocks = {b3, b2, b1};
+  response.block_commit_qcs = {qc1, h.MakeQc(Phase::kCommit, 9, b2.hash(), 9, {0, 1})};
+  const Outputs outputs = h.Receive(2, response);
+  ASSERT_EQ(outputs.commits.size(), 2u) << "an invalid QC must not split a decision";
+  EXPECT_EQ(outputs.commits[0].commit_qc, qc1);
+  ASSERT_EQ(outputs.commits[0].blocks.size(), 1u);
+  EXPECT_EQ(outputs.commits[0].blocks[0].hash(), b1.hash());
+  EXPECT_EQ(outputs.commits[1].commit_qc, qc3);
+  ASSERT_EQ(outputs.commits[1].blocks.size(), 2u);
+  EXPECT_EQ(h.replica().commit_qc(), qc3);
+}
+
+// A commit pending on a block only a silent peer was asked for: every other peer that
+// shows the decision is asked too (found while fixing fast-forward: views advancing by
+// QCs never time out, so the first peer stayed the only one ever asked).
+TEST_F(SyncTest, EachPeerShowingADecisionIsAskedOnce) {
+  const Block decided = DistantBlockWithState(10);
+  const QuorumCertificate commit =
+      h.MakeQc(Phase::kCommit, decided.header.view, decided.hash(), decided.header.view);
+  EXPECT_EQ(SendsOf<BlockRequest>(h.Receive(2, QuorumMessage{commit})).size(), 1u);
+  EXPECT_TRUE(SendsOf<BlockRequest>(h.Receive(2, QuorumMessage{commit})).empty());
+  const auto asked_3 = SendsOf<BlockRequest>(h.Receive(3, QuorumMessage{commit}));
+  ASSERT_EQ(asked_3.size(), 1u);
+  EXPECT_EQ(asked_3[0].first, 3u);
 }
 
 }  // namespace

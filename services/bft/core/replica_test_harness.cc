@@ -11,12 +11,19 @@ Hash256 FilledHash(uint8_t value) {
   return hash;
 }
 
+std::optional<Bytes> HashStateTransfer::StateAfter(const Hash256& post_state_hash) {
+  auto found = states.find(post_state_hash);
+  if (found == states.end()) return std::nullopt;
+  return found->second;
+}
+
 ReplicaHarness::ReplicaHarness(uint32_t self, uint32_t n)
     : test_(metronome::testing::MakeTestFederation(n)) {
   config_.federation = &test_.federation;
   config_.self = self;
   config_.key = test_.keys[self];
   config_.genesis_post_state_hash = FilledHash(0x6e);
+  config_.state_transfer = &state_transfer_;
   genesis_ = GenesisBlock(config_.genesis_post_state_hash);
   genesis_qc_ = GenesisQc(genesis_.hash());
 }

@@ -1,12 +1,14 @@
 #ifndef METRONOME_SERVICES_BFT_CORE_REPLICA_TEST_HARNESS_H_
 #define METRONOME_SERVICES_BFT_CORE_REPLICA_TEST_HARNESS_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/hash.h"
 #include "common/test_support.h"
 #include "services/bft/core/replica.h"
 
@@ -17,6 +19,18 @@ namespace metronome::bft::testing {
 // A hash with every byte `value`.
 Hash256 FilledHash(uint8_t value);
 
+// A StateTransfer whose state hash is plain BLAKE2b of the bytes; states are served
+// from `states` (post-state hash -> bytes). Tests only.
+class HashStateTransfer : public StateTransfer {
+ public:
+  static Hash256 HashOf(const Bytes& state) { return Blake2b256(state); }
+  std::optional<Bytes> StateAfter(const Hash256& post_state_hash) override;
+  bool StateMatches(const Bytes& state, const Hash256& post_state_hash) const override {
+    return HashOf(state) == post_state_hash;
+  }
+  std::map<Hash256, Bytes> states;
+};
+
 class ReplicaHarness {
  public:
   explicit ReplicaHarness(uint32_t self = 0, uint32_t n = 4);
@@ -25,6 +39,8 @@ class ReplicaHarness {
   ReplicaConfig& config() { return config_; }
   Outputs Start(const RestoredState& restored = {});
   Replica& replica() { return *replica_; }
+  // The StateTransfer the replica uses (set in the config by the constructor).
+  HashStateTransfer& state_transfer() { return state_transfer_; }
 
   Outputs Receive(uint32_t from, const Message& message) {
     return replica_->OnMessage(from, message);
@@ -77,6 +93,7 @@ class ReplicaHarness {
 
  private:
   metronome::testing::TestFederation test_;
+  HashStateTransfer state_transfer_;
   ReplicaConfig config_;
   Block genesis_;
   QuorumCertificate genesis_qc_;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "common/consensus_statements.h"
+#include "common/federation.h"
+
 namespace metronome::bft {
 
 uint64_t SafetyState::HighestSignedView() const {
@@ -13,7 +16,10 @@ bool SafetyState::operator==(const SafetyState& other) const {
          last_vote_phase == other.last_vote_phase && last_timeout_view == other.last_timeout_view &&
          last_proposal_view == other.last_proposal_view &&
          last_new_view_view == other.last_new_view_view && locked_qc == other.locked_qc &&
-         high_qc == other.high_qc && commit_qc == other.commit_qc;
+         high_qc == other.high_qc && commit_qc == other.commit_qc &&
+         last_timeout_high_qc == other.last_timeout_high_qc &&
+         last_timeout_signature == other.last_timeout_signature &&
+         EncodeSafetyState(*this) == EncodeSafetyState(other);
 }
 
 Bytes EncodeSafetyState(const SafetyState& state) {
@@ -27,6 +33,18 @@ Bytes EncodeSafetyState(const SafetyState& state) {
   EncodeQuorumCertificate(state.locked_qc, &writer);
   EncodeQuorumCertificate(state.high_qc, &writer);
   EncodeQuorumCertificate(state.commit_qc, &writer);
+  EncodeQuorumCertificate(state.last_timeout_high_qc, &writer);
+  writer.Fixed(state.last_timeout_signature);
+  writer.U8(state.high_tc ? 1 : 0);
+  if (state.high_tc) {
+    writer.U64(state.high_tc->view);
+    writer.U32(static_cast<uint32_t>(state.high_tc->timeouts.size()));
+    for (const auto& [statement, signed_by] : state.high_tc->timeouts) {
+      writer.LengthPrefixed(EncodeTimeoutStatement(statement));
+      writer.U32(signed_by.signer);
+      writer.Fixed(signed_by.signature);
+    }
+  }
   return writer.Take();
 }
 
@@ -41,6 +59,28 @@ SafetyState DecodeSafetyState(Reader* reader) {
   state.locked_qc = DecodeQuorumCertificate(reader);
   state.high_qc = DecodeQuorumCertificate(reader);
   state.commit_qc = DecodeQuorumCertificate(reader);
+  if (reader->ok() && reader->remaining() > 0) {
+    state.last_timeout_high_qc = DecodeQuorumCertificate(reader);
+    state.last_timeout_signature = reader->Fixed<64>();
+    if (reader->U8() == 1) {
+      TimeoutCertificate tc;
+      tc.view = reader->U64();
+      const uint32_t count = reader->Count(kFederationMembersMax, "timeout");
+      for (uint32_t i = 0; i < count && reader->ok(); ++i) {
+        const Bytes payload = reader->LengthPrefixed(1024);
+        Reader statement_reader(payload);
+        TimeoutStatement statement = DecodeTimeoutStatement(&statement_reader);
+        statement_reader.ExpectEnd();
+        if (!statement_reader.ok())
+          reader->Fail("timeout certificate: " + statement_reader.error());
+        Signed signed_by;
+        signed_by.signer = reader->U32();
+        signed_by.signature = reader->Fixed<64>();
+        tc.timeouts.emplace_back(statement, signed_by);
+      }
+      state.high_tc = std::move(tc);
+    }
+  }
   return state;
 }
 

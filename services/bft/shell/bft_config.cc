@@ -70,6 +70,7 @@ absl::Status ReadTunables(const Config& config, BftConfig* out) {
   read("consensus.blocks_max", 1, kCountMax, &consensus.blocks_max);
   read("consensus.committed_history", 1, kCountMax, &consensus.committed_history);
   read("consensus.sync_blocks_max", 1, kCountMax, &consensus.sync_blocks_max);
+  read("consensus.certificate_headers_max", 1, 256, &consensus.certificate_headers_max);
   read("transport.max_message_bytes", 64 << 10, 64 << 20, &transport.max_message_bytes);
   read("transport.peer_queue_max", 1, kCountMax, &transport.peer_queue_max);
   read("transport.heartbeat_interval_ms", 1, kHourMs, &transport.heartbeat_interval_ms);
@@ -129,6 +130,8 @@ std::vector<ConfigKey> BftConfigSchema() {
       Int("consensus.blocks_max", 4096, "Blocks held by the block tree"),
       Int("consensus.committed_history", 256, "Committed blocks kept for syncing peers"),
       Int("consensus.sync_blocks_max", 64, "Blocks per sync request"),
+      Int("consensus.certificate_headers_max", 16,
+          "Most headers in a certificate this member emits (consumers' default limit)"),
       Int("transport.max_message_bytes", 4 << 20, "Largest message accepted"),
       Int("transport.peer_queue_max", 1024, "Outgoing messages queued per peer"),
       Int("transport.heartbeat_interval_ms", 1000, "Link heartbeat interval"),

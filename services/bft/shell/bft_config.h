@@ -50,6 +50,8 @@ struct ConsensusSettings {
   size_t blocks_max = 4096;
   uint64_t committed_history = 256;
   uint32_t sync_blocks_max = 64;
+  // Headers in a certificate this member emits (the consumers' default limit too).
+  uint32_t certificate_headers_max = 16;
 };
 
 // The member-to-member links.
@@ -103,6 +105,9 @@ struct BftConfig {
   InterpreterSettings interpreter;
   StreamSettings stream;
   LogLevel log_level = LogLevel::kInfo;
+  // Sign at once even when the database has no safety state (DESIGN §3); set by the
+  // --unsafe-start-without-safety-state flag, never by the file.
+  bool unsafe_start_without_safety_state = false;
 };
 
 // Loads `path` with `environment` (variable name to value) and `overrides` ("key=value"),

@@ -100,6 +100,7 @@ absl::Status BftService::Init() {
   options.validate_timeout_ms = config_.interpreter.validate_timeout_ms;
   options.certificate_resend_ms = config_.interpreter.certificate_resend_ms;
   options.committed_history = config_.consensus.committed_history;
+  options.certificate_headers_max = config_.consensus.certificate_headers_max;
   NodeLinks links;
   links.store = store_.get();
   links.transport = transport_.get();
@@ -116,12 +117,26 @@ absl::Status BftService::Init() {
   std::atomic<int>* in_flight = inbound_in_flight_.get();
   links.on_peer_message_handled = [in_flight](uint32_t from) { --in_flight[from]; };
   links.on_signing = [this](bool signing) {
+    signing_ = signing;
     if (RunningServer* server = health_server_.load()) server->SetServing(signing);
   };
+  // DESIGN §3: a database without safety state may belong to a key that signed before
+  // (wiped or lost); the replica waits for proof that the federation moved past it.
+  restored->safety_state_lost =
+      !restored->safety.has_value() && !config_.unsafe_start_without_safety_state;
+  if (!restored->safety.has_value() && config_.unsafe_start_without_safety_state) {
+    LogWarn(
+        "starting without safety state and without waiting (--unsafe-start-without-"
+        "safety-state): if this key signed before, it may sign conflicting statements",
+        {});
+  }
   const nlohmann::json restored_fields = {
       {"blocks", restored->blocks.size()},
       {"has_safety_state", restored->safety.has_value()},
-      {"highest_signed_view", restored->safety ? restored->safety->HighestSignedView() : 0}};
+      {"highest_signed_view", restored->safety ? restored->safety->HighestSignedView() : 0},
+      {"signing", restored->safety_state_lost
+                      ? "after q members' status reports (no safety state, DESIGN 3)"
+                      : "now"}};
   node_ =
       std::make_shared<ConsensusNode>(options, links, *std::move(restored), &metrics_.registry());
 
@@ -196,6 +211,8 @@ absl::Status BftService::Init() {
   if (!status.ok()) return status;
 
   health_server_ = federation_server_.get();
+  // The actor may have stopped signing before the server existed (no safety state).
+  federation_server_->SetServing(signing_.load());
   transport_->Start();
   EnableGrpcLogs();
   LogInfo("metronome-bft started", {{"restored", restored_fields},

@@ -62,6 +62,7 @@ class BftService {
   caf::actor consensus_;
   // Reports NOT_SERVING when the node stops signing; set once the server exists.
   std::atomic<RunningServer*> health_server_{nullptr};
+  std::atomic<bool> signing_{true};  // Health: NOT_SERVING while the member signs nothing.
   bool stopped_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "services/bft/shell/consensus_node.h"
 
+#include "common/assert.h"
 #include "common/checkpoint_certificate.h"
 #include "common/log.h"
 #include "common/proto_bytes.h"
@@ -47,6 +48,11 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   return *buckets;
 }
 
+ReplicaConfig WithStateTransfer(ReplicaConfig config, StateTransfer* state_transfer) {
+  config.state_transfer = state_transfer;
+  return config;
+}
+
 }  // namespace
 
 ConsensusNode::ConsensusNode(NodeOptions options, NodeLinks links, RestoredState restored,
@@ -54,7 +60,7 @@ ConsensusNode::ConsensusNode(NodeOptions options, NodeLinks links, RestoredState
     : options_(std::move(options)),
       links_(std::move(links)),
       restored_(std::move(restored)),
-      replica_(options_.replica),
+      replica_(WithStateTransfer(options_.replica, this)),
       genesis_hash_(GenesisBlock(options_.replica.genesis_post_state_hash).hash()) {
   auto gauge = [registry](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
@@ -106,6 +112,12 @@ ConsensusNode::ConsensusNode(NodeOptions options, NodeLinks links, RestoredState
                          "Signatures this member verified itself (cache hits excluded)");
   fast_forwards_ = counter("metronome_bft_fast_forwards_total",
                            "Jumps past blocks peers had pruned, to their latest decision");
+  certificates_left_out_ =
+      counter("metronome_bft_certificates_left_out_total",
+              "Candidates decided here whose certificate would exceed certificate_headers_max");
+  waiting_for_safety_proof_ =
+      gauge("metronome_bft_waiting_for_safety_proof",
+            "1 while this member, started without its safety state, signs nothing (DESIGN 3)");
 }
 
 caf::behavior ConsensusNode::Behavior(caf::event_based_actor* self) {
@@ -140,6 +152,26 @@ void ConsensusNode::Run(Outputs outputs) {
   }
   phase_->Set(replica_.safety().last_vote_phase);
   verifications_->Set(static_cast<double>(replica_.verifications()));
+  ReportSigningGate();
+}
+
+void ConsensusNode::ReportSigningGate() {
+  const bool waiting = !replica_.signing();
+  const std::optional<uint64_t> threshold = replica_.waiting_for_qc_above();
+  if (waiting == gate_reported_ && threshold == gate_threshold_reported_) return;
+  gate_reported_ = waiting;
+  gate_threshold_reported_ = threshold;
+  waiting_for_safety_proof_->Set(waiting ? 1 : 0);
+  if (links_.on_signing && !persist_failed_) links_.on_signing(!waiting);
+  if (!waiting) {
+    LogInfo("signing: the federation has moved past anything this key may have signed");
+  } else if (threshold) {
+    LogWarn("no safety state: signing nothing until a QC above view " + std::to_string(*threshold) +
+                " not signed by this member",
+            {{"waiting_for", "qc_above_view"}, {"view", *threshold}});
+  }
+  // Waiting for the first q status reports is said by the start-up line (restored
+  // state) and health; a log line here would precede a start-up error on stderr.
 }
 
 void ConsensusNode::Handle(const NodeEvent& event) {
@@ -257,6 +289,13 @@ void ConsensusNode::Deliver(const std::vector<Commit>& commits,
     fast_forwards_->Increment();
     LogWarn("fast-forward past pruned blocks", {{"height", fast_forward->block.header.height},
                                                 {"view", fast_forward->commit_qc.view}});
+    // The replica checked the state against the block's post-state hash
+    // (StateMatches): install it before the block counts as committed.
+    Reader reader(fast_forward->state);
+    const Ledger ledger = DecodeLedger(&reader);
+    reader.ExpectEnd();
+    METRONOME_ASSERT(reader.ok());
+    RememberLedger(fast_forward->block.header.post_state_hash, ledger);
     (void)links_.store->StoreBlocks({fast_forward->block});
     (void)links_.store->SetCommitted(fast_forward->block.header.height, fast_forward->block.hash());
     committed_height_->Set(static_cast<double>(fast_forward->block.header.height));
@@ -365,6 +404,22 @@ void ConsensusNode::Publish(const std::vector<StreamRecord>& stream,
 
 // ---- Application module ------------------------------------------------------------
 
+std::optional<Bytes> ConsensusNode::StateAfter(const Hash256& post_state_hash) {
+  if (post_state_hash == LedgerHash(Ledger{})) return EncodeLedger(Ledger{});
+  auto cached = ledgers_.find(post_state_hash);
+  if (cached != ledgers_.end()) return EncodeLedger(cached->second);
+  absl::StatusOr<std::optional<Bytes>> stored = links_.store->GetLedger(post_state_hash);
+  if (!stored.ok() || !*stored) return std::nullopt;
+  return **stored;
+}
+
+bool ConsensusNode::StateMatches(const Bytes& state, const Hash256& post_state_hash) const {
+  Reader reader(state);
+  const Ledger ledger = DecodeLedger(&reader);
+  reader.ExpectEnd();
+  return reader.ok() && LedgerHash(ledger) == post_state_hash;
+}
+
 void ConsensusNode::RememberLedger(const Hash256& post_state_hash, const Ledger& ledger) {
   if (ledgers_.count(post_state_hash) != 0) return;
   if (ledgers_.size() >= kLedgerCacheMax) ledgers_.clear();
@@ -430,7 +485,17 @@ void ConsensusNode::FinishValidate(const Hash256& block_hash, bool valid,
 
 bool ConsensusNode::IssueCertificates(const Commit& commit) {
   bool all_stored = true;
-  for (const CheckpointCertificate& certificate : CertificatesFor(commit)) {
+  size_t left_out = 0;
+  const std::vector<CheckpointCertificate> certificates =
+      CertificatesFor(commit, options_.certificate_headers_max, &left_out);
+  if (left_out != 0) {
+    certificates_left_out_->Increment(static_cast<double>(left_out));
+    LogWarn("candidates decided without a certificate within certificate_headers_max",
+            {{"count", left_out},
+             {"headers_max", options_.certificate_headers_max},
+             {"view", commit.commit_qc.view}});
+  }
+  for (const CheckpointCertificate& certificate : certificates) {
     CertificateRecord record;
     record.encoded = EncodeCheckpointCertificate(certificate);
     record.identity = IdentityOf(certificate);

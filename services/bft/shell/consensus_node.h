@@ -61,6 +61,7 @@ struct NodeOptions {
   uint64_t validate_timeout_ms = 2000;
   uint64_t certificate_resend_ms = 2000;
   uint64_t committed_history = 256;  // Blocks kept below the committed one.
+  uint32_t certificate_headers_max = 16;
 };
 
 // The collaborators a node uses; borrowed, all must outlive the node.
@@ -77,7 +78,8 @@ struct NodeLinks {
   std::function<void(uint32_t from)> on_peer_message_handled;
 };
 
-class ConsensusNode final : public EffectHandler {
+// Also the replica's StateTransfer: ledgers (kind 8) travel with fast-forwards.
+class ConsensusNode final : public EffectHandler, public StateTransfer {
  public:
   ConsensusNode(NodeOptions options, NodeLinks links, RestoredState restored,
                 prometheus::Registry* registry);
@@ -98,6 +100,10 @@ class ConsensusNode final : public EffectHandler {
   void Publish(const std::vector<StreamRecord>& stream,
                const std::vector<Rejection>& rejections) override;
 
+  // StateTransfer, called by the replica from the actor.
+  std::optional<Bytes> StateAfter(const Hash256& post_state_hash) override;
+  bool StateMatches(const Bytes& state, const Hash256& post_state_hash) const override;
+
  private:
   struct PendingCreate {
     uint64_t request_id = 0;
@@ -116,6 +122,9 @@ class ConsensusNode final : public EffectHandler {
   void OnInterpreterAttached(bool attached);
   void OnRequestTimeout(uint64_t request_id);
   void OnTick();
+  // Logs and reports (health, metric) when the replica starts or stops waiting for the
+  // proof DESIGN §3 asks of a member without its safety state.
+  void ReportSigningGate();
 
   // The application module.
   // The ledger after `block_hash` (genesis: the empty ledger), computed from ancestors
@@ -145,6 +154,8 @@ class ConsensusNode final : public EffectHandler {
   bool executed_mark_held_ = false;  // A certificate failed to store (see Deliver).
   bool candidate_hint_ = false;      // The interpreter said a candidate is due.
   bool interpreter_attached_ = false;
+  bool gate_reported_ = false;  // The replica was last seen waiting (ReportSigningGate).
+  std::optional<uint64_t> gate_threshold_reported_;
   uint64_t request_id_ = 0;
   std::optional<PendingCreate> pending_create_;
   std::map<uint64_t, PendingValidate> pending_validates_;
@@ -172,6 +183,8 @@ class ConsensusNode final : public EffectHandler {
   prometheus::Counter* certificates_acknowledged_;
   prometheus::Family<prometheus::Counter>* validations_;
   prometheus::Counter* fast_forwards_;
+  prometheus::Counter* certificates_left_out_;
+  prometheus::Gauge* waiting_for_safety_proof_;
   prometheus::Counter* signatures_;
   prometheus::Gauge* verifications_;
 };

@@ -98,6 +98,10 @@ void Fill(const BlockResponse& response, v1::ConsensusMessage* out) {
     SetBlock(response.commit_block->header, response.commit_block->body,
              wire->mutable_commit_block());
   }
+  if (response.commit_state) wire->set_commit_state(StringOf(*response.commit_state));
+  for (const QuorumCertificate& qc : response.block_commit_qcs) {
+    wire->add_block_commit_qcs(QcBytes(qc));
+  }
 }
 
 // ---- Proto -> core. ----
@@ -344,6 +348,23 @@ absl::StatusOr<Message> DecodeBlockResponse(const v1::BlockResponse& wire,
     Block block;
     if (decoder.BlockOf("commit_block", wire.commit_block(), &block)) {
       response.commit_block = std::move(block);
+    }
+  }
+  if (wire.commit_state().size() > limits.artefact_bytes_max) {
+    decoder.Fail("artefact_too_large", "commit_state",
+                 std::to_string(wire.commit_state().size()) + " bytes, at most " +
+                     std::to_string(limits.artefact_bytes_max));
+  } else if (!wire.commit_state().empty()) {
+    response.commit_state = BytesOf(wire.commit_state());
+  }
+  if (decoder.AtMost("too_many_qcs", "block_commit_qcs", wire.block_commit_qcs_size(),
+                     limits.blocks_max)) {
+    for (int i = 0; i < wire.block_commit_qcs_size() && decoder.ok(); ++i) {
+      QuorumCertificate qc;
+      if (decoder.Qc("block_commit_qcs[" + std::to_string(i) + "]", wire.block_commit_qcs(i),
+                     &qc)) {
+        response.block_commit_qcs.push_back(std::move(qc));
+      }
     }
   }
   return Decoded(decoder, std::move(response));

@@ -51,6 +51,7 @@ v1::ConsensusMessage ToProto(const Message& message);
 //   artefact_too_large     one canonical encoding above limits.artefact_bytes_max;
 //   too_many_hashes        more hashes than limits.block_hashes_max;
 //   too_many_blocks        more blocks than limits.blocks_max;
+//   too_many_qcs           more block commit QCs than limits.blocks_max;
 //   too_many_timeouts      a timeout certificate with more entries than members.
 // Request ids and the SyncStatus fields the core does not carry are ignored; a
 // BlockRequest's max_blocks is clamped to limits.blocks_max (0 is malformed).
