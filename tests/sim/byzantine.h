@@ -2,6 +2,7 @@
 #define METRONOME_TESTS_SIM_BYZANTINE_H_
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -65,7 +66,7 @@ class ByzantineAdversary {
   Hash256 SomeHash();
   QuorumCertificate SomeQc();
   std::vector<uint32_t> Honest() const;
-  bft::Signed Sign(uint32_t from, std::string_view tag, const Bytes& payload) const;
+  bft::Signed Sign(uint32_t from, std::string_view tag, const Bytes& payload);
 
   const testing::TestFederation& federation_;
   std::set<uint32_t> members_;
@@ -79,6 +80,7 @@ class ByzantineAdversary {
   uint64_t highest_view_ = 1;
   std::optional<QuorumCertificate> latest_commit_;
   std::optional<bft::Block> latest_commit_block_;
+  std::map<Bytes, Signature> signatures_;  // Memo of Sign, bounded.
 };
 
 }  // namespace metronome::sim

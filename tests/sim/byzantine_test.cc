@@ -26,6 +26,10 @@ SimOptions ByzantineOptions(uint64_t seed) {
   options.seed = seed;
   options.members = members;
   options.byzantine = (members - 1) / 3;  // f.
+  // The adversary's budget: 5 s of attacks, then 17 s in which honest members must
+  // decide every candidate (the liveness checker's 10 x timeout_ms_max each).
+  options.heal_ms = 5000;
+  options.duration_ms = 22000;
   if (seed % 2 == 0) {  // Short history, long outages: peers prune what a member misses.
     options.committed_history = 2;
     options.crash_downtime_ms_max = 7000;

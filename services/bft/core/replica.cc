@@ -455,6 +455,9 @@ SyncStatus Replica::Status() const {
 }
 
 Outputs Replica::TakeOutputs() {
+#ifdef METRONOME_BYZANTINE_TEST_BUILD
+  AddByzantineAttacks();
+#endif
   if (safety_dirty_) out_.safety = safety_;
   safety_dirty_ = false;
   Outputs taken = std::move(out_);

@@ -190,6 +190,11 @@ class Replica {
   void RecordHeader(const Header& header, StreamRecord::Source source);
   SyncStatus Status() const;
   Outputs TakeOutputs();
+#ifdef METRONOME_BYZANTINE_TEST_BUILD
+  // Test-only build (byzantine_attacks.cc): hostile messages added to the outputs.
+  void AddByzantineAttacks();
+  uint64_t attack_round_ = 0;
+#endif
 
   ReplicaConfig config_;
   const Federation& federation_;

@@ -78,6 +78,8 @@ absl::Status ReadTunables(const Config& config, BftConfig* out) {
   read("transport.reconnect_min_ms", 1, kHourMs, &transport.reconnect_min_ms);
   read("transport.reconnect_max_ms", 1, kHourMs, &transport.reconnect_max_ms);
   read("transport.handshake_timeout_ms", 1, kHourMs, &transport.handshake_timeout_ms);
+  read("transport.inbound_bytes_per_peer_max", 1 << 20, int64_t{4} << 30,
+       &transport.inbound_bytes_per_peer_max);
   read("interpreter.create_timeout_ms", 1, kHourMs, &interpreter.create_timeout_ms);
   read("interpreter.validate_timeout_ms", 1, kHourMs, &interpreter.validate_timeout_ms);
   read("interpreter.certificate_resend_ms", 1, kHourMs, &interpreter.certificate_resend_ms);
@@ -139,6 +141,8 @@ std::vector<ConfigKey> BftConfigSchema() {
       Int("transport.reconnect_min_ms", 100, "First reconnection delay"),
       Int("transport.reconnect_max_ms", 5000, "Largest reconnection delay"),
       Int("transport.handshake_timeout_ms", 5000, "Time allowed for a link handshake"),
+      Int("transport.inbound_bytes_per_peer_max", 64 << 20,
+          "Bytes of one peer's messages waiting to be handled; more are dropped"),
       Int("interpreter.create_timeout_ms", 1000, "Time allowed to create a body"),
       Int("interpreter.validate_timeout_ms", 2000, "Time allowed to validate a body"),
       Int("interpreter.certificate_resend_ms", 2000,

@@ -63,6 +63,8 @@ struct TransportSettings {
   uint64_t reconnect_min_ms = 100;  // Reconnection backoff bounds.
   uint64_t reconnect_max_ms = 5000;
   uint64_t handshake_timeout_ms = 5000;
+  // Bytes of one peer's messages waiting for the consensus actor (DESIGN §3 quotas).
+  size_t inbound_bytes_per_peer_max = 64u << 20;
 };
 
 // The link to this member's interpreter.

@@ -230,7 +230,7 @@ TEST_F(BftConfigTest, EveryIntegerTunableRejectsZero) {
     ++checked;
     ExpectError(Load(TestnetConfig(), {}, {key.name + "=0"}), {"'" + key.name + "'", "outside"});
   }
-  EXPECT_EQ(checked, 22);
+  EXPECT_EQ(checked, 23);
 }
 
 TEST_F(BftConfigTest, MaxMessageBytesIsBounded) {

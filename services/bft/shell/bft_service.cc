@@ -107,15 +107,13 @@ absl::Status BftService::Init() {
   links.interpreter = interpreter_.get();
   links.publisher = publisher_.get();
   links.checkpoints = checkpoints_.get();
-  inbound_in_flight_.reset(new std::atomic<int>[config_.federation.n()]);
-  for (uint32_t i = 0; i < config_.federation.n(); ++i) inbound_in_flight_[i] = 0;
-  inbound_dropped_ = &prometheus::BuildCounter()
-                          .Name("metronome_bft_inbound_dropped_total")
-                          .Help("Peer messages dropped because the peer had too many waiting")
-                          .Register(metrics_.registry())
-                          .Add({});
-  std::atomic<int>* in_flight = inbound_in_flight_.get();
-  links.on_peer_message_handled = [in_flight](uint32_t from) { --in_flight[from]; };
+  inbound_ =
+      std::make_unique<InboundBudget>(config_.federation.n(), kInboundPerPeerMax,
+                                      transport.inbound_bytes_per_peer_max, &metrics_.registry());
+  InboundBudget* inbound = inbound_.get();
+  links.on_peer_message_handled = [inbound](uint32_t from, size_t wire_bytes) {
+    inbound->Release(from, wire_bytes);
+  };
   links.on_signing = [this](bool signing) {
     signing_ = signing;
     if (RunningServer* server = health_server_.load()) server->SetServing(signing);
@@ -153,20 +151,17 @@ absl::Status BftService::Init() {
                           transport.max_message_bytes};
   caf::actor consensus = consensus_;
   transport_->SetHandlers(
-      [consensus, limits, in_flight, dropped = inbound_dropped_](uint32_t from,
-                                                                 v1::ConsensusMessage message) {
-        if (in_flight[from].fetch_add(1) >= kInboundPerPeerMax) {
-          --in_flight[from];
-          dropped->Increment();
-          return;
-        }
+      [consensus, limits, inbound](uint32_t from, v1::ConsensusMessage message) {
+        const size_t wire_bytes = message.ByteSizeLong();
+        if (!inbound->Admit(from, wire_bytes)) return;  // Counted and logged there.
         absl::StatusOr<Message> decoded = FromProto(message, limits);
         NodeEventPtr event;
         if (decoded.ok()) {
-          event = std::make_shared<const NodeEvent>(PeerMessageEvent{from, *std::move(decoded)});
+          event = std::make_shared<const NodeEvent>(
+              PeerMessageEvent{from, *std::move(decoded), wire_bytes});
         } else {
           event = std::make_shared<const NodeEvent>(
-              MalformedMessageEvent{from, std::string(decoded.status().message())});
+              MalformedMessageEvent{from, std::string(decoded.status().message()), wire_bytes});
         }
         caf::anon_send(consensus, std::move(event));
       },

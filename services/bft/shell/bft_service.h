@@ -15,6 +15,7 @@
 #include "services/bft/shell/checkpoints_service.h"
 #include "services/bft/shell/consensus_node.h"
 #include "services/bft/shell/federation_transport.h"
+#include "services/bft/shell/inbound_budget.h"
 #include "services/bft/shell/interpreter_bridge.h"
 #include "services/bft/shell/stream_publisher.h"
 
@@ -52,10 +53,9 @@ class BftService {
   std::unique_ptr<RunningServer> interpreter_server_;
   std::unique_ptr<RunningServer> public_server_;
   std::map<std::string, int> ports_;
-  // Messages per peer decoded but not yet handled by the actor (its mailbox is not
-  // bounded by CAF): beyond a bound, a peer's further messages are dropped and counted.
-  std::unique_ptr<std::atomic<int>[]> inbound_in_flight_;
-  prometheus::Counter* inbound_dropped_ = nullptr;
+  // Messages and bytes per peer received but not yet handled by the actor (its mailbox
+  // is not bounded by CAF): beyond either bound a peer's further messages are dropped.
+  std::unique_ptr<InboundBudget> inbound_;
   std::unique_ptr<caf::actor_system_config> actor_config_;
   std::unique_ptr<caf::actor_system> actors_;
   std::shared_ptr<ConsensusNode> node_;

@@ -178,12 +178,16 @@ void ConsensusNode::Handle(const NodeEvent& event) {
   if (const auto* message = std::get_if<PeerMessageEvent>(&event)) {
     messages_received_->Add({{"type", MessageName(message->message)}}).Increment();
     Run(replica_.OnMessage(message->from, message->message));
-    if (links_.on_peer_message_handled) links_.on_peer_message_handled(message->from);
+    if (links_.on_peer_message_handled) {
+      links_.on_peer_message_handled(message->from, message->wire_bytes);
+    }
   } else if (const auto* malformed = std::get_if<MalformedMessageEvent>(&event)) {
     rejections_->Add({{"reason", ReasonCode(malformed->reason)}}).Increment();
     LogWarn("malformed message from a peer",
             {{"peer", malformed->from}, {"reason", malformed->reason}, {"view", replica_.view()}});
-    if (links_.on_peer_message_handled) links_.on_peer_message_handled(malformed->from);
+    if (links_.on_peer_message_handled) {
+      links_.on_peer_message_handled(malformed->from, malformed->wire_bytes);
+    }
   } else if (const auto* connected = std::get_if<PeerConnectedEvent>(&event)) {
     // A (re)connected peer learns where we are, as if it had asked.
     Run(replica_.OnMessage(connected->peer, StatusRequest{}));

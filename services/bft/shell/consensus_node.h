@@ -33,14 +33,18 @@ class InterpreterBridge;
 class StreamPublisher;
 class CheckpointsService;
 
+// `wire_bytes`: the message's size as received, released from the sender's inbound
+// budget once handled.
 struct PeerMessageEvent {
   uint32_t from = 0;
   Message message;
+  size_t wire_bytes = 0;
 };
 // A peer's message that did not decode (wire.h): counted and logged, never acted on.
 struct MalformedMessageEvent {
   uint32_t from = 0;
   std::string reason;
+  size_t wire_bytes = 0;
 };
 struct PeerConnectedEvent {
   uint32_t peer = 0;
@@ -73,9 +77,9 @@ struct NodeLinks {
   CheckpointsService* checkpoints = nullptr;
   // Called with false when the node stops signing (a failed durable write).
   std::function<void(bool signing)> on_signing;
-  // Called once a peer's message (decoded or malformed) has been handled, so the sender
-  // can bound what each peer has waiting in the actor's mailbox.
-  std::function<void(uint32_t from)> on_peer_message_handled;
+  // Called once a peer's message (decoded or malformed) has been handled, with its wire
+  // size, so the sender can bound what each peer has waiting in the actor's mailbox.
+  std::function<void(uint32_t from, size_t wire_bytes)> on_peer_message_handled;
 };
 
 // Also the replica's StateTransfer: ledgers (kind 8) travel with fast-forwards.

@@ -198,9 +198,10 @@ std::string BftTestnet::address(int i, const std::string& listener) const {
   return "127.0.0.1:" + std::to_string(port(i, listener));
 }
 
-bool BftTestnet::StartBft(int i, const std::vector<std::string>& overrides, int peers_min) {
+bool BftTestnet::StartBft(int i, const std::vector<std::string>& overrides, int peers_min,
+                          const std::string& binary) {
   const size_t offset = FileSize(bft_stderr_path(i));
-  std::vector<std::string> argv = {kBftBinary, "--config", bft_config(i)};
+  std::vector<std::string> argv = {binary, "--config", bft_config(i)};
   for (const std::string& set : overrides) {
     argv.push_back("--set");
     argv.push_back(set);

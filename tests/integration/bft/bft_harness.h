@@ -25,6 +25,8 @@ namespace metronome::bft::testing {
 
 // Runfiles-relative paths of the binaries (tests run from the runfiles root).
 constexpr char kBftBinary[] = "services/bft/metronome-bft";
+// Test-only: the same service whose core also sends the attacks found on main.
+constexpr char kByzantineBftBinary[] = "services/bft/metronome-bft-byzantine";
 constexpr char kTestInterpreterBinary[] = "tests/integration/bft/test_interpreter";
 constexpr char kCliBinary[] = "tools/metronome/metronome";
 
@@ -83,7 +85,8 @@ class BftTestnet {
   // started" and, when `peers_min` > 0, until its metronome_bft_peers_connected
   // reaches it. False (with the member's log of this start on stderr) when it exits
   // or is not ready within 30 s.
-  bool StartBft(int i, const std::vector<std::string>& overrides = {}, int peers_min = 0);
+  bool StartBft(int i, const std::vector<std::string>& overrides = {}, int peers_min = 0,
+                const std::string& binary = kBftBinary);
   // Starts every member, then waits until each has n-1 peers connected; false (with
   // the log of the member that exited or did not connect) otherwise.
   bool StartAllBfts();
