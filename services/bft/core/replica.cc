@@ -237,7 +237,7 @@ bool Replica::StashIfEarly(uint32_t from, const Message& message, uint64_t view)
   StashUsage& own = stash_usage_[from];
   ++own.messages;
   own.bytes += bytes;
-  stash_.emplace_back(from, message);
+  stash_.push_back({from, message, bytes});
   (void)usage;
 #else
   if (usage.messages + 1 > share || usage.bytes + bytes > config_.stash_bytes_per_sender_max) {
@@ -250,7 +250,7 @@ bool Replica::StashIfEarly(uint32_t from, const Message& message, uint64_t view)
   }
   ++usage.messages;
   usage.bytes += bytes;
-  stash_.emplace_back(from, message);
+  stash_.push_back({from, message, bytes});
 #endif
   METRONOME_ASSERT(stash_.size() <= config_.stash_max);
   METRONOME_ASSERT(stash_usage_.size() <= federation_.n());
@@ -259,10 +259,10 @@ bool Replica::StashIfEarly(uint32_t from, const Message& message, uint64_t view)
 
 void Replica::RecountStash() {
   stash_usage_.clear();
-  for (const auto& [from, message] : stash_) {
-    StashUsage& usage = stash_usage_[from];
+  for (const Stashed& entry : stash_) {
+    StashUsage& usage = stash_usage_[entry.from];
     ++usage.messages;
-    usage.bytes += ApproxBytes(message);
+    usage.bytes += entry.bytes;
   }
 }
 
@@ -274,15 +274,15 @@ void Replica::ReplayStash() {
   replaying_ = true;
   do {
     replay_again_ = false;
-    std::deque<std::pair<uint32_t, Message>> ready;
-    std::deque<std::pair<uint32_t, Message>> later;
-    for (auto& entry : stash_) {
-      const std::optional<uint64_t> view = MessageView(entry.second);
+    std::deque<Stashed> ready;
+    std::deque<Stashed> later;
+    for (Stashed& entry : stash_) {
+      const std::optional<uint64_t> view = MessageView(entry.message);
       (view && *view > view_ ? later : ready).push_back(std::move(entry));
     }
     stash_.swap(later);
     RecountStash();
-    for (const auto& [from, message] : ready) Dispatch(from, message);
+    for (const Stashed& entry : ready) Dispatch(entry.from, entry.message);
   } while (replay_again_);
   replaying_ = false;
 }

@@ -135,8 +135,9 @@ class Replica {
   void ScheduleViewTimer();
   void TimeOutView();
   void MaybeFormTimeoutCertificate(uint64_t view);
-  // The highest view w such that f+1 members timed out in w or later (0: none).
-  uint64_t ViewTimedOutByFPlusOne() const;
+  // The highest view w such that f+1 members timed out in w or later (0: none),
+  // counting only members whose highest timeout lies below `below`.
+  uint64_t ViewTimedOutByFPlusOne(uint64_t below = UINT64_MAX) const;
   // f+1 members time out in a view we left without a TC for it: add our timeout.
   void HelpMembersBehind();
   // Our timeout for safety_.last_timeout_view, rebuilt from the safety state.
@@ -233,7 +234,13 @@ class Replica {
 
   std::map<uint64_t, std::map<uint32_t, Timeout>> timeouts_;
   std::map<uint32_t, uint64_t> highest_timeout_view_;  // Per member, at most n entries.
-  std::deque<std::pair<uint32_t, Message>> stash_;
+  // Early messages with their ApproxBytes, computed once when stashed.
+  struct Stashed {
+    uint32_t from = 0;
+    Message message;
+    size_t bytes = 0;
+  };
+  std::deque<Stashed> stash_;
   struct StashUsage {
     size_t messages = 0;
     size_t bytes = 0;

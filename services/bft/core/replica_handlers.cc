@@ -355,16 +355,8 @@ void Replica::HelpMembersBehind() {
   // f+1 members timed out in w (one of them honest) and we hold no TC that moves them,
   // we add our timeout for w. A timeout only gives up a view, so signing one for a view we
   // left is safe; it is still signed once per view (last_timeout_view only grows).
-  // The highest view below ours that f+1 members, each last seen timing out below ours,
-  // timed out in or above (members ahead of us, Byzantine ones among them, do not count).
-  std::vector<uint64_t> below;
-  for (const auto& [member, view] : highest_timeout_view_) {
-    if (view < view_) below.push_back(view);
-  }
-  if (below.size() < federation_.f() + 1) return;
-  std::nth_element(below.begin(), below.begin() + federation_.f(), below.end(),
-                   std::greater<uint64_t>());
-  const uint64_t behind = below[federation_.f()];
+  // Members ahead of us (Byzantine ones among them) do not count here.
+  const uint64_t behind = ViewTimedOutByFPlusOne(/*below=*/view_);
   if (behind == 0 || behind >= view_ || behind < safety_.last_timeout_view || !signing() ||
       (safety_.high_tc && safety_.high_tc->view >= behind)) {
     return;
@@ -395,9 +387,11 @@ Timeout Replica::SignTimeout(uint64_t view) {
   return timeout;
 }
 
-uint64_t Replica::ViewTimedOutByFPlusOne() const {
+uint64_t Replica::ViewTimedOutByFPlusOne(uint64_t below) const {
   std::vector<uint64_t> views;
-  for (const auto& [signer, view] : highest_timeout_view_) views.push_back(view);
+  for (const auto& [signer, view] : highest_timeout_view_) {
+    if (view < below) views.push_back(view);
+  }
   if (views.size() < federation_.f() + 1) return 0;
   std::nth_element(views.begin(), views.begin() + federation_.f(), views.end(),
                    std::greater<uint64_t>());

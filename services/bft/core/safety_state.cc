@@ -12,14 +12,8 @@ uint64_t SafetyState::HighestSignedView() const {
 }
 
 bool SafetyState::operator==(const SafetyState& other) const {
-  return view == other.view && last_vote_view == other.last_vote_view &&
-         last_vote_phase == other.last_vote_phase && last_timeout_view == other.last_timeout_view &&
-         last_proposal_view == other.last_proposal_view &&
-         last_new_view_view == other.last_new_view_view && locked_qc == other.locked_qc &&
-         high_qc == other.high_qc && commit_qc == other.commit_qc &&
-         last_timeout_high_qc == other.last_timeout_high_qc &&
-         last_timeout_signature == other.last_timeout_signature &&
-         EncodeSafetyState(*this) == EncodeSafetyState(other);
+  // Every field is in the canonical encoding, the timeout certificate included.
+  return EncodeSafetyState(*this) == EncodeSafetyState(other);
 }
 
 Bytes EncodeSafetyState(const SafetyState& state) {
