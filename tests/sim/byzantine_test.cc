@@ -47,10 +47,14 @@ TEST(ByzantineSimulatorTest, FByzantineMembersCannotAbortSplitStallOrFloodHonest
     totals.crashes += result.totals.crashes;
     totals.adversary_messages += result.totals.adversary_messages;
     totals.fast_forwards += result.totals.fast_forwards;
+    totals.certificates += result.totals.certificates;
   }
+  // The certificate audit (verified as consumers verify, one block per PoW height) ran.
+  EXPECT_GT(totals.certificates, runs);
   std::cout << "n=" << members << ", f Byzantine: " << runs << " runs, " << totals.commits
             << " commits, " << totals.crashes << " crashes, " << totals.adversary_messages
-            << " adversary messages, " << totals.fast_forwards << " fast-forwards\n";
+            << " adversary messages, " << totals.fast_forwards << " fast-forwards, "
+            << totals.certificates << " certificates verified\n";
   if (runs >= 100) {
     EXPECT_GE(totals.commits, 10 * runs);
     EXPECT_GE(totals.adversary_messages, 100 * runs);  // The adversary really attacks.

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
                 << " verifications=" << result.totals.verifications
                 << " adversary_messages=" << result.totals.adversary_messages
                 << " fast_forwards=" << result.totals.fast_forwards
+                << " certificates=" << result.totals.certificates
                 << (result.ok() ? " ok" : " VIOLATION: " + result.violation) << "\n";
     }
     if (!result.ok()) {

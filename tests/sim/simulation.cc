@@ -16,7 +16,7 @@
 #include "services/bft/core/replica.h"
 #include "tests/sim/byzantine.h"
 #include "tests/sim/random.h"
-#include "tests/sim/sim_app.h"
+#include "tests/sim/sim_interpreter.h"
 
 namespace metronome::sim {
 namespace {
@@ -28,8 +28,11 @@ using bft::StreamRecord;
 enum class EventType {
   kDeliver,
   kTimer,
-  kAppCreate,
-  kAppValidate,
+  kAppCreate,    // The interpreter's body arrives (value: request id).
+  kAppValidate,  // The interpreter's verdict arrives (value: request id).
+  kAppAck,       // The interpreter acknowledges a certificate durably (value: request id).
+  kAppTimer,     // An application request's deadline (value: request id).
+  kAppResult,    // The application's answers reach the replica (`app_result`).
   kCrash,
   kRestart,
   kPartition,
@@ -52,6 +55,8 @@ struct Event {
   uint64_t value = 0;
   uint64_t appeared_ms = 0;  // Liveness checks: when the candidate appeared.
   std::shared_ptr<const Block> block;
+  std::shared_ptr<const Ledger> ledger;  // kAppCreate: the parent ledger asked about.
+  std::shared_ptr<const bft::ApplicationOutputs> app_result;
   Hash256 hash{};
   bool operator>(const Event& other) const {
     return time != other.time ? time > other.time : sequence > other.sequence;
@@ -71,7 +76,9 @@ struct Node {
   uint32_t member = 0;
   bool honest = true;
   std::unique_ptr<bft::Replica> replica;
-  SimApp app;
+  std::unique_ptr<bft::CheckpointApplication> app;  // The product's application module.
+  SimInterpreter interpreter;
+  uint64_t committed_candidate = 0;  // Highest checkpoint height its app committed.
   bool up = true;
   uint64_t epoch = 0;
   uint32_t group = 0;
@@ -82,6 +89,9 @@ struct Node {
   std::vector<StreamRecord> disk_log;
   std::map<Hash256, Block> disk_blocks;
   std::vector<Block> unsynced_blocks;
+  std::map<Hash256, Ledger> disk_ledgers;
+  std::vector<std::pair<Hash256, Ledger>> unsynced_ledgers;
+  std::map<uint64_t, bft::CertificateRecord> disk_outbox;  // Synced.
   // For the durability checker: every artefact that left, by slot.
   std::map<std::tuple<uint8_t, uint64_t, uint8_t>, Bytes> sent_slots;
   std::vector<StreamRecord> stream;
@@ -108,6 +118,10 @@ class Simulation : public bft::EffectHandler {
   // bft::EffectHandler, for the node whose outputs are being executed.
   void Persist(const std::optional<bft::SafetyState>& safety,
                const std::vector<StreamRecord>& signed_log) override;
+  // Carries out the application's outputs for `index` (ApplicationOutputs' order); its
+  // answers reach the replica as an event, as the interpreter's do.
+  void RunApplication(uint32_t index, bft::ApplicationOutputs outputs);
+  void SyncDisk(Node& node);
   void StoreBlocks(const std::vector<Block>& blocks) override;
   void SendAll(const std::vector<bft::Send>& sends) override;
   void Deliver(const std::vector<bft::Commit>& commits,
@@ -165,6 +179,7 @@ class Simulation : public bft::EffectHandler {
   std::optional<uint64_t> twins_healed_ms_;
   LockAttack attack_;
   std::optional<ByzantineAdversary> adversary_;
+  CertificateAudit audit_{&federation_.federation};
 };
 
 Simulation::Simulation(const SimOptions& options)
@@ -180,7 +195,9 @@ Simulation::Simulation(const SimOptions& options)
     node.member = i < options.members ? i : twin_of[i - options.members];
     nodes_.push_back(std::move(node));
   }
-  for (uint32_t index = 0; index < nodes_.size(); ++index) nodes_[index].app.SetNode(index);
+  for (uint32_t index = 0; index < nodes_.size(); ++index) {
+    nodes_[index].interpreter.SetNode(index);
+  }
   for (Node& node : nodes_) {
     node.honest = std::find(twin_of.begin(), twin_of.end(), node.member) == twin_of.end() &&
                   !(options.lock_attack && node.member == 0) && node.member >= options.byzantine;
@@ -191,7 +208,8 @@ Simulation::Simulation(const SimOptions& options)
     for (uint32_t member = 0; member < options.byzantine; ++member) members.insert(member);
     adversary_.emplace(&federation_, members, options.seed,
                        [this](uint32_t member, const Hash256& post_state_hash) {
-                         return nodes_[member].app.StateAfter(post_state_hash);
+                         const auto& app = nodes_[member].app;
+                         return app ? app->StateAfter(post_state_hash) : std::nullopt;
                        });
   }
   if (options.lock_attack) {
@@ -227,19 +245,29 @@ void Simulation::StartReplica(uint32_t index) {
   config.federation = &federation_.federation;
   config.self = node.member;
   config.key = federation_.keys[node.member];
-  config.genesis_post_state_hash = SimApp::LedgerHash(0);
+  config.genesis_post_state_hash = LedgerHash(Ledger{});
   config.timeout_ms_base = options_.timeout_ms_base;
   config.timeout_ms_max = options_.timeout_ms_max;
   config.idle_interval_ms = options_.idle_interval_ms;
   config.shared_verification_cache = options_.share_verification_cache ? &cache_ : nullptr;
   if (!leader_schedule_.empty()) config.leader_schedule = &leader_schedule_;
-  config.state_transfer = &node.app;  // nodes_ never grows after construction.
   config.committed_history = options_.committed_history;
-  node.replica = std::make_unique<bft::Replica>(config);
   bft::RestoredState restored;
   restored.safety = node.disk_safety;
   for (const auto& [hash, block] : node.disk_blocks) restored.blocks.push_back(block);
+  bft::ApplicationConfig app_config;
+  app_config.genesis_post_state_hash = config.genesis_post_state_hash;
+  app_config.committed_history = options_.committed_history;
+  bft::RestoredApplication restored_app;
+  restored_app.blocks = restored.blocks;
+  for (const auto& [hash, ledger] : node.disk_ledgers) restored_app.ledgers.push_back(ledger);
+  for (const auto& [height, record] : node.disk_outbox) restored_app.outbox.push_back(record);
+  node.app = std::make_unique<bft::CheckpointApplication>(app_config, std::move(restored_app));
+  config.state_transfer = node.app.get();
+  node.replica = std::make_unique<bft::Replica>(config);
   node.up = true;
+  current_ = index;
+  RunApplication(index, node.app->OnAttached(true, now_));
   Process(index, node.replica->Start(restored));
 }
 
@@ -250,7 +278,9 @@ void Simulation::Crash(uint32_t index) {
   node.effects_left = -1;
   ++node.epoch;
   node.unsynced_blocks.clear();  // Unsynced writes are lost.
+  node.unsynced_ledgers.clear();
   node.replica.reset();
+  node.app.reset();
   ++result_.totals.crashes;
 }
 
@@ -293,15 +323,21 @@ void Simulation::Persist(const std::optional<bft::SafetyState>& safety,
   Node& node = nodes_[current_];
   if (safety) node.disk_safety = *safety;
   node.disk_log.insert(node.disk_log.end(), signed_log.begin(), signed_log.end());
+  SyncDisk(node);
+}
+
+void Simulation::SyncDisk(Node& node) {
   // A synced write makes every earlier write durable too (one log, as in RocksDB).
   for (const Block& block : node.unsynced_blocks) node.disk_blocks[block.hash()] = block;
   node.unsynced_blocks.clear();
+  for (auto& [hash, ledger] : node.unsynced_ledgers) node.disk_ledgers[hash] = std::move(ledger);
+  node.unsynced_ledgers.clear();
 }
 
 void Simulation::StoreBlocks(const std::vector<Block>& blocks) {
   if (!EffectAllowed()) return;
   Node& node = nodes_[current_];
-  node.app.OnStored(blocks);
+  node.app->OnStored(blocks);
   for (const Block& block : blocks) {
     if (options_.faults) {
       node.unsynced_blocks.push_back(block);
@@ -423,10 +459,14 @@ bool Simulation::AdversaryWithholds(const bft::Message& message) {
   }
   // Step 2: B', the sibling of B, for view v + 1.
   const QuorumCertificate& stale = own.justify_qc;  // Over P, B's parent.
-  auto body = nodes_[0].app.CreateBody(stale.block_hash);
-  if (!body) return false;
+  if (!nodes_[0].app) return false;
+  const std::optional<Ledger> parent = nodes_[0].app->LedgerAfter(stale.block_hash);
+  if (!parent) return false;
   bft::Proposal sibling;
-  sibling.body = body->first;
+  sibling.body = nodes_[0].interpreter.CreateBody(*parent);
+  std::string reason;
+  const std::optional<Ledger> after = ApplyBody(*parent, sibling.body, &reason);
+  if (!after) return false;
   sibling.justify_qc = stale;
   sibling.statement.protocol_id = own.statement.protocol_id;
   sibling.statement.view = view + 1;
@@ -435,7 +475,7 @@ bool Simulation::AdversaryWithholds(const bft::Message& message) {
   header.parent_hash = stale.block_hash;
   header.height = own.statement.header.height;
   header.view = view + 1;
-  header.post_state_hash = body->second;
+  header.post_state_hash = LedgerHash(*after);
   header.content_root = ContentRoot(sibling.body);
   sibling.signed_by = {0, SignTagged(federation_.keys[0], kTagProposal, federation_.federation.id(),
                                      EncodeProposalStatement(sibling.statement))};
@@ -533,13 +573,12 @@ void Simulation::Deliver(const std::vector<bft::Commit>& commits,
   Node& node = nodes_[current_];
   if (fast_forward) {
     if (node.honest) ++result_.totals.fast_forwards;
-    if (!node.app.OnFastForward(fast_forward->block, fast_forward->state) && node.honest) {
-      Fail(&result_.bounded, "node " + std::to_string(current_) +
-                                 " fast-forwarded without the state of the block it jumped to");
-    }
+    RunApplication(current_, node.app->OnFastForward(*fast_forward));
   }
+  if (!commits.empty()) RunApplication(current_, node.app->OnCommits(commits));
+  node.committed_candidate =
+      std::max(node.committed_candidate, CheckpointHeight(node.app->committed_ledger()));
   for (const bft::Commit& commit : commits) {
-    node.app.OnCommit(commit.blocks);
     if (!node.honest) continue;
     result_.totals.commits += commit.blocks.size();
     for (const Block& block : commit.blocks) {
@@ -563,16 +602,59 @@ void Simulation::Deliver(const std::vector<bft::Commit>& commits,
 void Simulation::AskApplication(const std::optional<bft::CreateBodyRequest>& create_body,
                                 const std::vector<bft::ValidateRequest>& validate) {
   if (!EffectAllowed()) return;
-  const uint64_t epoch = nodes_[current_].epoch;
-  if (create_body) {
-    Event event = At(now_ + random_.Range(1, 5), EventType::kAppCreate, current_, epoch);
-    event.view = create_body->view;
-    event.hash = create_body->parent_hash;
+  Node& node = nodes_[current_];
+  if (create_body) RunApplication(current_, node.app->OnCreateBody(*create_body));
+  for (const bft::ValidateRequest& request : validate) {
+    RunApplication(current_, node.app->OnValidate(request));
+  }
+}
+
+void Simulation::RunApplication(uint32_t index, bft::ApplicationOutputs outputs) {
+  Node& node = nodes_[index];
+  const uint64_t epoch = node.epoch;
+  for (auto& [hash, encoded] : outputs.ledgers) {
+    Reader reader(encoded);
+    Ledger ledger = DecodeLedger(&reader);
+    if (options_.faults) {
+      node.unsynced_ledgers.emplace_back(hash, std::move(ledger));
+    } else {
+      node.disk_ledgers[hash] = std::move(ledger);
+    }
+  }
+  for (const bft::CertificateRecord& record : outputs.certificates) {
+    if (node.honest) {
+      const std::string problem = audit_.Check(index, record);
+      if (!problem.empty()) Fail(&result_.safe, problem);
+    }
+    node.disk_outbox[record.identity.pow_height] = record;
+    SyncDisk(node);
+  }
+  for (uint64_t pow_height : outputs.retired) node.disk_outbox.erase(pow_height);
+  for (const bft::InterpreterAsk& ask : outputs.asks) {
+    Event event = At(now_ + random_.Range(1, 5), EventType::kAppCreate, index, epoch);
+    if (const auto* create = std::get_if<bft::CreateBodyAsk>(&ask)) {
+      event.value = create->request_id;
+      event.ledger = std::make_shared<const Ledger>(create->parent_ledger);
+    } else if (const auto* check = std::get_if<bft::ValidateBodyAsk>(&ask)) {
+      event.type = EventType::kAppValidate;
+      event.value = check->request_id;
+      event.block = std::make_shared<const Block>(check->block);
+    } else if (const auto* offer = std::get_if<bft::CertificateOffer>(&ask)) {
+      event.type = EventType::kAppAck;
+      event.value = offer->request_id;
+    } else {
+      continue;  // Status reports: nothing to answer.
+    }
     Schedule(std::move(event));
   }
-  for (const bft::ValidateRequest& request : validate) {
-    Event event = At(now_ + random_.Range(1, 5), EventType::kAppValidate, current_, epoch);
-    event.block = std::make_shared<const Block>(request.block);
+  for (const bft::RequestTimer& timer : outputs.timers) {
+    Event event = At(now_ + timer.delay_ms, EventType::kAppTimer, index, epoch);
+    event.value = timer.request_id;
+    Schedule(std::move(event));
+  }
+  if (!outputs.bodies.empty() || !outputs.verdicts.empty()) {
+    Event event = At(now_, EventType::kAppResult, index, epoch);
+    event.app_result = std::make_shared<const bft::ApplicationOutputs>(std::move(outputs));
     Schedule(std::move(event));
   }
 }
@@ -677,16 +759,38 @@ void Simulation::HandleEvent(const Event& event) {
       break;
     case EventType::kAppCreate:
       if (live_target) {
-        auto body = node->app.CreateBody(event.hash);
-        Process(event.node,
-                body ? node->replica->OnBodyCreated(event.view, body->first, body->second)
-                     : node->replica->OnBodyCreated(event.view, std::nullopt, Hash256{}));
+        bft::BodyAnswer answer;
+        answer.request_id = event.value;
+        answer.body = node->interpreter.CreateBody(*event.ledger);
+        RunApplication(event.node, node->app->OnBodyAnswer(answer));
       }
       break;
     case EventType::kAppValidate:
       if (live_target) {
-        Process(event.node, node->replica->OnBlockValidated(event.block->hash(),
-                                                            node->app.Validate(*event.block)));
+        const bool accept = node->interpreter.Validate(event.block->body);
+        RunApplication(event.node, node->app->OnVerdictAnswer({event.value, accept, ""}));
+      }
+      break;
+    case EventType::kAppAck:
+      if (live_target) {
+        RunApplication(event.node, node->app->OnCertificateAnswer(
+                                       {event.value, bft::CertificateAnswer::Outcome::kDurable}));
+      }
+      break;
+    case EventType::kAppTimer:
+      if (live_target) RunApplication(event.node, node->app->OnRequestTimeout(event.value));
+      break;
+    case EventType::kAppResult:
+      if (live_target) {
+        for (const bft::BodyReady& body : event.app_result->bodies) {
+          if (!node->up) break;  // Died executing an earlier answer.
+          Process(event.node,
+                  node->replica->OnBodyCreated(body.view, body.body, body.post_state_hash));
+        }
+        for (const bft::BlockVerdict& verdict : event.app_result->verdicts) {
+          if (!node->up) break;  // Died executing an earlier answer.
+          Process(event.node, node->replica->OnBlockValidated(verdict.block_hash, verdict.valid));
+        }
       }
       break;
     case EventType::kCrash:
@@ -715,8 +819,11 @@ void Simulation::HandleEvent(const Event& event) {
       break;
     case EventType::kCandidate:
       for (uint32_t index = 0; index < nodes_.size(); ++index) {
-        nodes_[index].app.SetVisibleHeight(event.value);
-        if (nodes_[index].up) Process(index, nodes_[index].replica->OnCandidatePending());
+        nodes_[index].interpreter.SetVisibleHeight(event.value);
+        if (!nodes_[index].up) continue;
+        current_ = index;
+        RunApplication(index, nodes_[index].app->OnCandidatePending());
+        Process(index, nodes_[index].replica->OnCandidatePending());
       }
       break;
     case EventType::kLivenessCheck:
@@ -728,12 +835,12 @@ void Simulation::HandleEvent(const Event& event) {
       }
       for (uint32_t index = 0; index < nodes_.size(); ++index) {
         const Node& each = nodes_[index];
-        if (each.honest && each.app.committed_candidate_height() < event.value) {
+        if (each.honest && each.committed_candidate < event.value) {
           Fail(&result_.live, "node " + std::to_string(index) + " had not committed candidate " +
                                   std::to_string(event.value) + " " +
                                   std::to_string(10 * options_.timeout_ms_max) +
                                   " ms after it appeared (committed up to " +
-                                  std::to_string(each.app.committed_candidate_height()) + ")");
+                                  std::to_string(each.committed_candidate) + ")");
         }
       }
       break;
@@ -763,6 +870,8 @@ SimResult Simulation::Run() {
     if (!result_.ok() && !options_.twins) break;  // The first violation is the story.
   }
   result_.totals.verifications = cache_.verifications();
+  result_.totals.certificates = audit_.checked();
+  result_.totals.certificate_headers_max = audit_.headers_max_seen();
   if (adversary_) {
     const AdversaryTotals& totals = adversary_->totals();
     result_.totals.adversary_messages = totals.mutated + totals.equivocated + totals.injected;
@@ -777,8 +886,7 @@ SimResult Simulation::Run() {
     for (const Node& node : nodes_) {
       fprintf(stderr, "node member=%u up=%d view=%lu committed=%lu candidate=%lu now=%lu\n",
               node.member, node.up, node.replica ? node.replica->view() : 0,
-              node.replica ? node.replica->committed_height() : 0,
-              node.app.committed_candidate_height(), now_);
+              node.replica ? node.replica->committed_height() : 0, node.committed_candidate, now_);
     }
   }
   if (options_.record_streams) {

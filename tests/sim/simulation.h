@@ -67,20 +67,23 @@ struct SimTotals {
   uint64_t partitions = 0;
   uint64_t view_changes = 0;  // Views entered, summed over honest nodes.
   uint64_t messages = 0;
-  uint64_t signatures = 0;          // Artefacts signed.
-  uint64_t verifications = 0;       // Ed25519 verifications actually run.
-  uint64_t lock_attacks = 0;        // Lock attack attempts (B' proposed).
-  uint64_t lock_refusals = 0;       // Proposals honest members refused for their lock.
-  uint64_t adversary_messages = 0;  // Sent by Byzantine members (mutated, injected).
-  uint64_t fast_forwards = 0;       // Honest nodes' jumps past pruned history.
+  uint64_t signatures = 0;               // Artefacts signed.
+  uint64_t verifications = 0;            // Ed25519 verifications actually run.
+  uint64_t lock_attacks = 0;             // Lock attack attempts (B' proposed).
+  uint64_t lock_refusals = 0;            // Proposals honest members refused for their lock.
+  uint64_t adversary_messages = 0;       // Sent by Byzantine members (mutated, injected).
+  uint64_t fast_forwards = 0;            // Honest nodes' jumps past pruned history.
+  uint64_t certificates = 0;             // Honest nodes' certificates, each verified.
+  uint64_t certificate_headers_max = 0;  // The longest of them, in headers.
 };
 
 struct SimResult {
-  bool safe = true;     // No two honest nodes committed conflicting blocks.
+  // No two honest nodes committed conflicting blocks; every certificate an honest node
+  // issued verifies as its consumers verify it, and names the block the others name.
+  bool safe = true;
   bool live = true;     // After the last heal, every candidate was committed in time.
   bool durable = true;  // No node signed twice for one slot; its log holds all it sent.
-  // Every honest replica's stash share per Byzantine sender stayed within its quota,
-  // and no fast-forward stranded an honest member without its state.
+  // Every honest replica's stash share per Byzantine sender stayed within its quota.
   bool bounded = true;
   std::string violation;  // The first violation found, one line.
   // Conflicting decisions seen (Twins beyond f): the two commit QC views.

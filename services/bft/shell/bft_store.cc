@@ -110,11 +110,6 @@ absl::Status Corrupt(const std::string& path, const std::string& what, const std
 
 }  // namespace
 
-bool CertificateRecord::operator==(const CertificateRecord& other) const {
-  return encoded == other.encoded && identity == other.identity && bft_height == other.bft_height &&
-         bft_block_hash == other.bft_block_hash && committed_view == other.committed_view;
-}
-
 // version:u8 view:u64 source:u8 item:u8 rejected:u8 rejection_reason:str payload:bytes
 // signature[64] signer:u32
 Bytes EncodeStreamRecord(const StreamRecord& record) {

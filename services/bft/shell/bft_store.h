@@ -14,6 +14,7 @@
 #include "common/bytes.h"
 #include "common/checkpoint_certificate.h"
 #include "common/ed25519.h"
+#include "services/bft/core/application.h"
 #include "services/bft/core/messages.h"
 #include "services/bft/core/outputs.h"
 #include "services/bft/core/replica.h"
@@ -27,18 +28,6 @@ struct ReadOptions;
 }  // namespace rocksdb
 
 namespace metronome::bft {
-
-// A checkpoint certificate the federation produced, with what the bft needs to serve
-// and deliver it without decoding it again.
-struct CertificateRecord {
-  Bytes encoded;  // The canonical certificate (kind 5).
-  CheckpointIdentity identity;
-  uint64_t bft_height = 0;  // Of the block the certificate's Commit QC certifies.
-  Hash256 bft_block_hash{};
-  uint64_t committed_view = 0;
-
-  bool operator==(const CertificateRecord& other) const;
-};
 
 // Internal value encodings of the store (canonical Writer/Reader, a leading format
 // version byte, no kind byte: they never leave the process). Decoders fail, never

@@ -20,13 +20,14 @@ using request_timeout_atom = caf::atom_constant<caf::atom("reqtmo")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 constexpr uint64_t kTickMs = 250;
-constexpr size_t kLedgerCacheMax = 1024;
 constexpr size_t kFirstSeenMax = 4096;
-constexpr uint64_t kPruneEveryCommits = 64;
 
-// The time the interpreter is told it has: less than ours, since our clock started first
-// and its answer must still arrive before our deadline.
-uint64_t InterpreterBudgetMs(uint64_t deadline_ms) { return deadline_ms * 4 / 5; }
+// The application core's clock: milliseconds of the steady clock.
+uint64_t NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -53,6 +54,38 @@ ReplicaConfig WithStateTransfer(ReplicaConfig config, StateTransfer* state_trans
   return config;
 }
 
+ApplicationConfig ApplicationConfigOf(const NodeOptions& options) {
+  ApplicationConfig config;
+  config.genesis_post_state_hash = options.replica.genesis_post_state_hash;
+  config.create_timeout_ms = options.create_timeout_ms;
+  config.validate_timeout_ms = options.validate_timeout_ms;
+  config.certificate_resend_ms = options.certificate_resend_ms;
+  config.certificate_headers_max = options.certificate_headers_max;
+  config.committed_history = options.committed_history;
+  return config;
+}
+
+// What the application module had before the restart: the ledgers stored for the
+// restored blocks and the certificate outbox. Read failures leave things out (a ledger
+// is recomputed from its ancestors, an outbox entry is delivered on a later restart).
+RestoredApplication LoadApplication(BftStore* store, const RestoredState& restored) {
+  RestoredApplication application;
+  application.blocks = restored.blocks;
+  for (const Block& block : restored.blocks) {
+    absl::StatusOr<std::optional<Bytes>> stored = store->GetLedger(block.header.post_state_hash);
+    if (!stored.ok() || !*stored) continue;
+    Reader reader(**stored);
+    Ledger ledger = DecodeLedger(&reader);
+    reader.ExpectEnd();
+    if (reader.ok()) application.ledgers.push_back(std::move(ledger));
+  }
+  absl::StatusOr<std::vector<CertificateRecord>> outbox = store->Outbox();
+  if (outbox.ok()) application.outbox = *std::move(outbox);
+  absl::StatusOr<std::optional<CertificateRecord>> latest = store->LatestCertificate();
+  if (latest.ok() && *latest) application.latest_certificate = (*latest)->identity;
+  return application;
+}
+
 }  // namespace
 
 ConsensusNode::ConsensusNode(NodeOptions options, NodeLinks links, RestoredState restored,
@@ -60,8 +93,8 @@ ConsensusNode::ConsensusNode(NodeOptions options, NodeLinks links, RestoredState
     : options_(std::move(options)),
       links_(std::move(links)),
       restored_(std::move(restored)),
-      replica_(WithStateTransfer(options_.replica, this)),
-      genesis_hash_(GenesisBlock(options_.replica.genesis_post_state_hash).hash()) {
+      app_(ApplicationConfigOf(options_), LoadApplication(links_.store, restored_)),
+      replica_(WithStateTransfer(options_.replica, &app_)) {
   auto gauge = [registry](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
   };
@@ -115,6 +148,11 @@ ConsensusNode::ConsensusNode(NodeOptions options, NodeLinks links, RestoredState
   certificates_left_out_ =
       counter("metronome_bft_certificates_left_out_total",
               "Candidates decided here whose certificate would exceed certificate_headers_max");
+  certificates_refused_ = counter("metronome_bft_certificates_refused_total",
+                                  "Certificates the interpreter refused (not offered again)");
+  certificates_refused_outstanding_ =
+      gauge("metronome_bft_certificates_refused",
+            "Certificates the attached interpreter refused: not delivered, alert on > 0");
   waiting_for_safety_proof_ =
       gauge("metronome_bft_waiting_for_safety_proof",
             "1 while this member, started without its safety state, signs nothing (DESIGN 3)");
@@ -134,9 +172,12 @@ caf::behavior ConsensusNode::Behavior(caf::event_based_actor* self) {
         }
         Run(replica_.OnTimer(static_cast<TimerKind>(kind), view));
       },
-      [this](request_timeout_atom, uint64_t request_id) { OnRequestTimeout(request_id); },
+      [this](request_timeout_atom, uint64_t request_id) {
+        asked_.erase(request_id);
+        RunApplication(app_.OnRequestTimeout(request_id));
+      },
       [this](tick_atom) {
-        OnTick();
+        RunApplication(app_.OnTick(NowMs()));
         self_->delayed_send(self_, std::chrono::milliseconds(kTickMs), tick_atom::value);
       },
   };
@@ -194,7 +235,9 @@ void ConsensusNode::Handle(const NodeEvent& event) {
   } else if (const auto* frame = std::get_if<InterpreterFrameEvent>(&event)) {
     HandleInterpreterFrame(frame->frame);
   } else if (const auto* attach = std::get_if<InterpreterAttachEvent>(&event)) {
-    OnInterpreterAttached(attach->attached);
+    asked_.clear();
+    certificates_refused_outstanding_->Set(0);  // A new attachment is offered everything.
+    RunApplication(app_.OnAttached(attach->attached, NowMs()));
   }
 }
 
@@ -220,6 +263,7 @@ void ConsensusNode::Persist(const std::optional<SafetyState>& safety,
 
 void ConsensusNode::StoreBlocks(const std::vector<Block>& blocks) {
   if (blocks.empty()) return;
+  app_.OnStored(blocks);
   const absl::Status status = links_.store->StoreBlocks(blocks);
   if (!status.ok()) {
     // Blocks are refetched from peers if lost; the failure is reported, not fatal.
@@ -259,8 +303,6 @@ void ConsensusNode::Deliver(const std::vector<Commit>& commits,
         commit_latency_->Observe(SecondsSince(seen->second));
         first_seen_.erase(seen);
       }
-      // Ledgers of decided blocks are needed by every later block.
-      LedgerAfter(block.hash());
     }
     const Block& last = commit.blocks.back();
     committed_height_->Set(static_cast<double>(last.header.height));
@@ -268,117 +310,25 @@ void ConsensusNode::Deliver(const std::vector<Commit>& commits,
                           {"height", last.header.height},
                           {"hash", ToHex(last.hash())},
                           {"blocks", commit.blocks.size()}});
-    // Certificates first (a synced write), then the executed mark: a crash in between
-    // makes the restart deliver this decision again, and issuing is idempotent.
-    // After a certificate could not be stored, the executed mark stays where it was for
-    // the rest of this run: a restart delivers every later decision again and issues
-    // their certificates then.
-    if (!IssueCertificates(commit)) executed_mark_held_ = true;
-    const absl::Status status = executed_mark_held_
-                                    ? absl::OkStatus()
-                                    : links_.store->SetCommitted(last.header.height, last.hash());
-    if (!status.ok()) {
-      storage_failures_->Add({{"what", "committed"}}).Increment();
-      LogWarn("recording the decision failed", {{"error", std::string(status.message())}});
-    }
-    if (++commits_since_prune_ >= kPruneEveryCommits &&
-        last.header.height > options_.committed_history) {
-      commits_since_prune_ = 0;
-      (void)links_.store->PruneBlocksBelow(last.header.height - options_.committed_history);
-      // Blocks decided long ago are never timed again.
-      first_seen_.clear();
-    }
   }
+  if (!commits.empty()) RunApplication(app_.OnCommits(commits));
   if (fast_forward) {
-    fast_forwards_->Increment();
-    LogWarn("fast-forward past pruned blocks", {{"height", fast_forward->block.header.height},
-                                                {"view", fast_forward->commit_qc.view}});
-    // The replica checked the state against the block's post-state hash
-    // (StateMatches): install it before the block counts as committed.
-    Reader reader(fast_forward->state);
-    const Ledger ledger = DecodeLedger(&reader);
-    reader.ExpectEnd();
-    METRONOME_ASSERT(reader.ok());
-    RememberLedger(fast_forward->block.header.post_state_hash, ledger);
     (void)links_.store->StoreBlocks({fast_forward->block});
-    (void)links_.store->SetCommitted(fast_forward->block.header.height, fast_forward->block.hash());
+    RunApplication(app_.OnFastForward(*fast_forward));
     committed_height_->Set(static_cast<double>(fast_forward->block.header.height));
   }
-  if (!commits.empty()) SendStatus();
+  // Blocks decided long ago are never timed again.
+  if (first_seen_.size() >= kFirstSeenMax) first_seen_.clear();
 }
 
 void ConsensusNode::AskApplication(const std::optional<CreateBodyRequest>& create_body,
                                    const std::vector<ValidateRequest>& validate) {
-  if (create_body) {
-    std::optional<Ledger> parent = LedgerAfter(create_body->parent_hash);
-    if (!parent) {
-      LogWarn("cannot build a block: parent ledger unknown",
-              {{"view", create_body->view}, {"parent", ToHex(create_body->parent_hash)}});
-      Run(replica_.OnBodyCreated(create_body->view, std::nullopt, Hash256{}));
-    } else if (candidate_hint_ && interpreter_attached_) {
-      PendingCreate pending;
-      pending.request_id = NextRequestId();
-      pending.view = create_body->view;
-      pending.parent_ledger = *parent;
-      pending.sent = std::chrono::steady_clock::now();
-      v1::BftToInterpreter frame;
-      v1::CreateBlockBodyRequest* request = frame.mutable_create_block_body();
-      request->set_request_id(pending.request_id);
-      request->set_parent_ledger(StringOf(EncodeLedger(*parent)));
-      request->set_timeout_ms(
-          static_cast<uint32_t>(InterpreterBudgetMs(options_.create_timeout_ms)));
-      pending_create_ = std::move(pending);
-      links_.interpreter->Send(std::move(frame));
-      self_->delayed_send(self_, std::chrono::milliseconds(options_.create_timeout_ms),
-                          request_timeout_atom::value, pending_create_->request_id);
-    } else {
-      // Nothing due: an empty heartbeat block keeps views advancing by QCs.
-      FinishCreate(create_body->view, *parent, Body{});
-    }
-  }
+  if (create_body) RunApplication(app_.OnCreateBody(*create_body));
   for (const ValidateRequest& request : validate) {
-    const Block& block = request.block;
-    const Hash256 hash = block.hash();
     if (first_seen_.size() < kFirstSeenMax) {
-      first_seen_.emplace(hash, std::chrono::steady_clock::now());
+      first_seen_.emplace(request.block.hash(), std::chrono::steady_clock::now());
     }
-    std::optional<Ledger> parent = LedgerAfter(block.header.parent_hash);
-    if (!parent) {
-      FinishValidate(hash, false, "parent_ledger_unknown");
-      continue;
-    }
-    std::string reason;
-    std::optional<Ledger> after = ApplyBody(*parent, block.body, &reason);
-    if (!after) {
-      FinishValidate(hash, false, reason);
-      continue;
-    }
-    if (LedgerHash(*after) != block.header.post_state_hash) {
-      FinishValidate(hash, false, "post_state_mismatch");
-      continue;
-    }
-    RememberLedger(block.header.post_state_hash, *after);
-    if (block.body.transactions.empty()) {
-      // Nothing for the interpreter to judge in a heartbeat block.
-      FinishValidate(hash, true, "");
-      continue;
-    }
-    if (!interpreter_attached_) {
-      FinishValidate(hash, false, "interpreter_detached");
-      continue;
-    }
-    const uint64_t request_id = NextRequestId();
-    v1::BftToInterpreter frame;
-    v1::ValidateBlockBodyRequest* proto = frame.mutable_validate_block_body();
-    proto->set_request_id(request_id);
-    proto->set_body(StringOf(EncodeBody(block.body)));
-    proto->set_parent_ledger(StringOf(EncodeLedger(*parent)));
-    proto->set_header(StringOf(EncodeHeader(block.header)));
-    proto->set_timeout_ms(static_cast<uint32_t>(InterpreterBudgetMs(options_.validate_timeout_ms)));
-    pending_validates_[request_id] = PendingValidate{hash, std::chrono::steady_clock::now()};
-    links_.interpreter->Send(std::move(frame));
-    self_->delayed_send(self_, std::chrono::milliseconds(options_.validate_timeout_ms),
-                        request_timeout_atom::value, request_id);
+    RunApplication(app_.OnValidate(request));
   }
 }
 
@@ -406,237 +356,223 @@ void ConsensusNode::Publish(const std::vector<StreamRecord>& stream,
   }
 }
 
-// ---- Application module ------------------------------------------------------------
+// ---- The application module's outputs ----------------------------------------------
 
-std::optional<Bytes> ConsensusNode::StateAfter(const Hash256& post_state_hash) {
-  if (post_state_hash == LedgerHash(Ledger{})) return EncodeLedger(Ledger{});
-  auto cached = ledgers_.find(post_state_hash);
-  if (cached != ledgers_.end()) return EncodeLedger(cached->second);
-  absl::StatusOr<std::optional<Bytes>> stored = links_.store->GetLedger(post_state_hash);
-  if (!stored.ok() || !*stored) return std::nullopt;
-  return **stored;
-}
-
-bool ConsensusNode::StateMatches(const Bytes& state, const Hash256& post_state_hash) const {
-  Reader reader(state);
-  const Ledger ledger = DecodeLedger(&reader);
-  reader.ExpectEnd();
-  return reader.ok() && LedgerHash(ledger) == post_state_hash;
-}
-
-void ConsensusNode::RememberLedger(const Hash256& post_state_hash, const Ledger& ledger) {
-  if (ledgers_.count(post_state_hash) != 0) return;
-  if (ledgers_.size() >= kLedgerCacheMax) ledgers_.clear();
-  ledgers_.emplace(post_state_hash, ledger);
-  const absl::Status status = links_.store->PutLedger(post_state_hash, EncodeLedger(ledger));
-  if (!status.ok()) storage_failures_->Add({{"what", "ledger"}}).Increment();
-}
-
-std::optional<Ledger> ConsensusNode::LedgerAfter(const Hash256& block_hash, int depth_max) {
-  if (block_hash == genesis_hash_) return Ledger{};
-  absl::StatusOr<std::optional<Block>> block = links_.store->GetBlock(block_hash);
-  if (!block.ok()) {
-    storage_failures_->Add({{"what", "read"}}).Increment();
-    return std::nullopt;
-  }
-  if (!*block) return std::nullopt;
-  const Hash256& post = (*block)->header.post_state_hash;
-  auto cached = ledgers_.find(post);
-  if (cached != ledgers_.end()) return cached->second;
-  absl::StatusOr<std::optional<Bytes>> stored = links_.store->GetLedger(post);
-  if (stored.ok() && *stored) {
-    Reader reader(**stored);
-    Ledger ledger = DecodeLedger(&reader);
-    reader.ExpectEnd();
-    if (reader.ok() && LedgerHash(ledger) == post) {
-      ledgers_.emplace(post, ledger);
-      return ledger;
+void ConsensusNode::RunApplication(ApplicationOutputs outputs) {
+  for (const auto& [post_state_hash, encoded] : outputs.ledgers) {
+    if (!links_.store->PutLedger(post_state_hash, encoded).ok()) {
+      storage_failures_->Add({{"what", "ledger"}}).Increment();
     }
   }
-  if (depth_max <= 0) return std::nullopt;
-  std::optional<Ledger> parent = LedgerAfter((*block)->header.parent_hash, depth_max - 1);
-  if (!parent) return std::nullopt;
-  std::string reason;
-  std::optional<Ledger> after = ApplyBody(*parent, (*block)->body, &reason);
-  if (!after || LedgerHash(*after) != post) return std::nullopt;
-  RememberLedger(post, *after);
-  return after;
-}
-
-void ConsensusNode::FinishCreate(uint64_t view, const Ledger& parent, Body body) {
-  std::string reason;
-  std::optional<Ledger> after = ApplyBody(parent, body, &reason);
-  if (!after) {
-    LogWarn("interpreter body does not apply; proposing an empty block",
-            {{"view", view}, {"reason", reason}});
-    body = Body{};
-    after = parent;
+  // Certificates first (a synced write), then the executed mark: a crash in between
+  // makes the restart deliver this decision again, and issuing is idempotent. After a
+  // certificate could not be stored, the executed mark stays where it was for the rest
+  // of this run: a restart delivers every later decision again and issues them then.
+  if (!StoreCertificates(outputs.certificates)) executed_mark_held_ = true;
+  if (outputs.committed && !executed_mark_held_) {
+    const absl::Status status =
+        links_.store->SetCommitted(outputs.committed->first, outputs.committed->second);
+    if (!status.ok()) {
+      storage_failures_->Add({{"what", "committed"}}).Increment();
+      LogWarn("recording the decision failed", {{"error", std::string(status.message())}});
+    }
   }
-  const Hash256 post = LedgerHash(*after);
-  RememberLedger(post, *after);
-  Run(replica_.OnBodyCreated(view, std::move(body), post));
-}
-
-void ConsensusNode::FinishValidate(const Hash256& block_hash, bool valid,
-                                   const std::string& reason) {
-  validations_->Add({{"outcome", valid ? "accept" : ReasonCode(reason)}}).Increment();
-  if (!valid) {
-    LogInfo("block not accepted; abstaining",
-            {{"view", replica_.view()}, {"block", ToHex(block_hash)}, {"reason", reason}});
+  if (outputs.prune_below) (void)links_.store->PruneBlocksBelow(*outputs.prune_below);
+  for (uint64_t pow_height : outputs.retired) {
+    if (!links_.store->RetireFromOutbox(pow_height).ok()) {
+      storage_failures_->Add({{"what", "outbox"}}).Increment();
+    }
   }
-  Run(replica_.OnBlockValidated(block_hash, valid));
+  for (const InterpreterAsk& ask : outputs.asks) SendToInterpreter(ask);
+  for (const RequestTimer& timer : outputs.timers) {
+    self_->delayed_send(self_, std::chrono::milliseconds(timer.delay_ms),
+                        request_timeout_atom::value, timer.request_id);
+  }
+  for (const ApplicationEvent& event : outputs.events) Report(event);
+  for (BodyReady& body : outputs.bodies) {
+    Run(replica_.OnBodyCreated(body.view, std::move(body.body), body.post_state_hash));
+  }
+  for (const BlockVerdict& verdict : outputs.verdicts) {
+    Run(replica_.OnBlockValidated(verdict.block_hash, verdict.valid));
+  }
 }
 
-bool ConsensusNode::IssueCertificates(const Commit& commit) {
+bool ConsensusNode::StoreCertificates(const std::vector<CertificateRecord>& certificates) {
   bool all_stored = true;
-  size_t left_out = 0;
-  const std::vector<CheckpointCertificate> certificates =
-      CertificatesFor(commit, options_.certificate_headers_max, &left_out);
-  if (left_out != 0) {
-    certificates_left_out_->Increment(static_cast<double>(left_out));
-    LogWarn("candidates decided without a certificate within certificate_headers_max",
-            {{"count", left_out},
-             {"headers_max", options_.certificate_headers_max},
-             {"view", commit.commit_qc.view}});
-  }
-  for (const CheckpointCertificate& certificate : certificates) {
-    CertificateRecord record;
-    record.encoded = EncodeCheckpointCertificate(certificate);
-    record.identity = IdentityOf(certificate);
-    record.bft_height = commit.blocks.back().header.height;
-    record.bft_block_hash = commit.commit_qc.block_hash;
-    record.committed_view = commit.commit_qc.view;
+  for (const CertificateRecord& record : certificates) {
     const absl::Status status = links_.store->PutCertificate(record);
     if (!status.ok()) {
       storage_failures_->Add({{"what", "certificate"}}).Increment();
       LogError("storing a certificate failed", {{"error", std::string(status.message())}});
+      app_.OnCertificateNotStored(record.identity.pow_height);
       all_stored = false;
       continue;
     }
-    certificates_issued_->Increment();
-    LogInfo("certificate", {{"pow_height", record.identity.pow_height},
-                            {"pow_hash", ToHex(record.identity.pow_block_hash)},
-                            {"bft_height", record.bft_height},
-                            {"view", record.committed_view}});
     links_.checkpoints->NotifyNewCertificate();
-    SendCertificate(record);
   }
   return all_stored;
 }
 
-void ConsensusNode::SendCertificate(const CertificateRecord& record) {
-  if (!interpreter_attached_) return;
-  const uint64_t request_id = NextRequestId();
+namespace {
+
+void SetIdentity(const CheckpointIdentity& identity, v1::CheckpointIdentity* proto) {
+  proto->set_chain_id(identity.chain_id);
+  proto->set_pow_height(identity.pow_height);
+  proto->set_pow_block_hash(StringOf(identity.pow_block_hash));
+}
+
+}  // namespace
+
+void ConsensusNode::SendToInterpreter(const InterpreterAsk& ask) {
   v1::BftToInterpreter frame;
-  v1::NewCheckpointCertificate* proto = frame.mutable_new_checkpoint_certificate();
-  proto->set_request_id(request_id);
-  proto->mutable_certificate()->set_encoded(StringOf(record.encoded));
-  v1::CheckpointIdentity* identity = proto->mutable_certificate()->mutable_identity();
-  identity->set_chain_id(record.identity.chain_id);
-  identity->set_pow_height(record.identity.pow_height);
-  identity->set_pow_block_hash(StringOf(record.identity.pow_block_hash));
-  // One outstanding request per certificate: a resend replaces the previous id.
-  auto previous = certificate_request_by_height_.find(record.identity.pow_height);
-  if (previous != certificate_request_by_height_.end()) {
-    certificate_requests_.erase(previous->second);
+  if (const auto* create = std::get_if<CreateBodyAsk>(&ask)) {
+    v1::CreateBlockBodyRequest* request = frame.mutable_create_block_body();
+    request->set_request_id(create->request_id);
+    request->set_parent_ledger(StringOf(EncodeLedger(create->parent_ledger)));
+    request->set_timeout_ms(static_cast<uint32_t>(create->timeout_ms));
+    asked_[create->request_id] = std::chrono::steady_clock::now();
+  } else if (const auto* validate = std::get_if<ValidateBodyAsk>(&ask)) {
+    v1::ValidateBlockBodyRequest* request = frame.mutable_validate_block_body();
+    request->set_request_id(validate->request_id);
+    request->set_body(StringOf(EncodeBody(validate->block.body)));
+    request->set_parent_ledger(StringOf(EncodeLedger(validate->parent_ledger)));
+    request->set_header(StringOf(EncodeHeader(validate->block.header)));
+    request->set_timeout_ms(static_cast<uint32_t>(validate->timeout_ms));
+    asked_[validate->request_id] = std::chrono::steady_clock::now();
+  } else if (const auto* offer = std::get_if<CertificateOffer>(&ask)) {
+    v1::NewCheckpointCertificate* proto = frame.mutable_new_checkpoint_certificate();
+    proto->set_request_id(offer->request_id);
+    proto->mutable_certificate()->set_encoded(StringOf(offer->record.encoded));
+    SetIdentity(offer->record.identity, proto->mutable_certificate()->mutable_identity());
+  } else if (const auto* report = std::get_if<StatusReport>(&ask)) {
+    v1::BftStatus* status = frame.mutable_status();
+    status->set_view(replica_.view());
+    status->set_committed_height(replica_.committed_height());
+    if (report->latest_certificate) {
+      SetIdentity(*report->latest_certificate, status->mutable_latest_checkpoint());
+    }
+    status->set_candidate_pending(report->candidate_pending);
+    status->set_signing(!persist_failed_);
   }
-  certificate_request_by_height_[record.identity.pow_height] = request_id;
-  certificate_requests_[request_id] = record.identity.pow_height;
-  certificate_sent_[record.identity.pow_height] = std::chrono::steady_clock::now();
   links_.interpreter->Send(std::move(frame));
 }
 
-void ConsensusNode::SendStatus() {
-  if (!interpreter_attached_) return;
-  v1::BftToInterpreter frame;
-  v1::BftStatus* status = frame.mutable_status();
-  status->set_view(replica_.view());
-  status->set_committed_height(replica_.committed_height());
-  absl::StatusOr<std::optional<CertificateRecord>> latest = links_.store->LatestCertificate();
-  if (latest.ok() && *latest) {
-    v1::CheckpointIdentity* identity = status->mutable_latest_checkpoint();
-    identity->set_chain_id((*latest)->identity.chain_id);
-    identity->set_pow_height((*latest)->identity.pow_height);
-    identity->set_pow_block_hash(StringOf((*latest)->identity.pow_block_hash));
+void ConsensusNode::Report(const ApplicationEvent& event) {
+  using Kind = ApplicationEvent::Kind;
+  switch (event.kind) {
+    case Kind::kValidated:
+      validations_->Add({{"outcome", ReasonCode(event.reason)}}).Increment();
+      if (event.reason != "accept") {
+        LogInfo(
+            "block not accepted; abstaining",
+            {{"view", replica_.view()}, {"block", ToHex(event.hash)}, {"reason", event.reason}});
+      }
+      return;
+    case Kind::kBodyDeclined:
+      LogInfo("interpreter declined to build a body",
+              {{"view", event.view}, {"code", event.reason}});
+      return;
+    case Kind::kBodyDoesNotApply:
+      LogWarn("interpreter body does not apply; proposing an empty block",
+              {{"view", event.view}, {"reason", event.reason}});
+      return;
+    case Kind::kParentLedgerUnknown:
+      LogWarn("cannot build a block: parent ledger unknown",
+              {{"view", event.view}, {"parent", ToHex(event.hash)}});
+      return;
+    case Kind::kCertificateIssued: {
+      certificates_issued_->Increment();
+      const CertificateRecord& record = *event.certificate;
+      LogInfo("certificate", {{"pow_height", record.identity.pow_height},
+                              {"pow_hash", ToHex(record.identity.pow_block_hash)},
+                              {"bft_height", record.bft_height},
+                              {"view", record.committed_view}});
+      return;
+    }
+    case Kind::kCertificatesLeftOut:
+      certificates_left_out_->Increment(static_cast<double>(event.count));
+      LogWarn("candidates decided without a certificate within certificate_headers_max",
+              {{"count", event.count},
+               {"headers_max", options_.certificate_headers_max},
+               {"view", event.view}});
+      return;
+    case Kind::kCertificateAcknowledged:
+      certificates_acknowledged_->Increment();
+      return;
+    case Kind::kCertificateRefused:
+      certificates_refused_->Increment();
+      certificates_refused_outstanding_->Set(static_cast<double>(event.count));
+      LogError("the interpreter refused a certificate; not offering it again until it re-attaches",
+               {{"pow_height", event.certificate ? event.certificate->identity.pow_height : 0},
+                {"refused", event.count}});
+      return;
+    case Kind::kStaleAnswer:
+      rejections_->Add({{"reason", "interpreter_stale_answer"}}).Increment();
+      return;
+    case Kind::kMalformedBody:
+      rejections_->Add({{"reason", "interpreter_malformed_body"}}).Increment();
+      LogWarn("interpreter sent a malformed body", {{"view", event.view}});
+      return;
+    case Kind::kInterpreterTimeout:
+      rejections_->Add({{"reason", "interpreter_timeout"}}).Increment();
+      return;
+    case Kind::kFastForward:
+      fast_forwards_->Increment();
+      LogWarn("fast-forward past pruned blocks", {{"height", event.count}, {"view", event.view}});
+      return;
   }
-  status->set_candidate_pending(candidate_hint_);
-  status->set_signing(!persist_failed_);
-  links_.interpreter->Send(std::move(frame));
 }
 
 // ---- Interpreter ------------------------------------------------------------------
 
 void ConsensusNode::HandleInterpreterFrame(const v1::InterpreterToBft& frame) {
+  auto answered = [this](uint64_t request_id) {
+    auto asked = asked_.find(request_id);
+    if (asked == asked_.end()) return;
+    interpreter_round_trip_->Observe(SecondsSince(asked->second));
+    asked_.erase(asked);
+  };
   switch (frame.kind_case()) {
     case v1::InterpreterToBft::kCreateBlockBody: {
       const v1::CreateBlockBodyResponse& response = frame.create_block_body();
-      if (!pending_create_ || pending_create_->request_id != response.request_id()) {
-        rejections_->Add({{"reason", "interpreter_stale_answer"}}).Increment();
-        return;
-      }
-      PendingCreate pending = std::move(*pending_create_);
-      pending_create_.reset();
-      interpreter_round_trip_->Observe(SecondsSince(pending.sent));
-      Body body;
+      answered(response.request_id());
+      BodyAnswer answer;
+      answer.request_id = response.request_id();
       if (response.has_body()) {
         const Bytes encoded = BytesOf(response.body());
         Reader reader(encoded);
-        body = DecodeBody(&reader);
+        Body body = DecodeBody(&reader);
         reader.ExpectEnd();
-        if (!reader.ok()) {
-          rejections_->Add({{"reason", "interpreter_malformed_body"}}).Increment();
-          LogWarn("interpreter sent a malformed body", {{"error", reader.error()}});
-          body = Body{};
-        }
+        answer.malformed = !reader.ok();
+        if (reader.ok()) answer.body = std::move(body);
       } else {
-        LogInfo("interpreter declined to build a body",
-                {{"view", pending.view}, {"code", response.no_body().code()}});
+        answer.code = response.no_body().code();
       }
-      const bool has_candidate =
-          std::any_of(body.transactions.begin(), body.transactions.end(),
-                      [](const Transaction& tx) { return tx.is_candidate(); });
-      if (!has_candidate) candidate_hint_ = false;
-      FinishCreate(pending.view, pending.parent_ledger, std::move(body));
+      RunApplication(app_.OnBodyAnswer(answer));
       return;
     }
     case v1::InterpreterToBft::kValidateBlockBody: {
       const v1::ValidateBlockBodyResponse& response = frame.validate_block_body();
-      auto pending = pending_validates_.find(response.request_id());
-      if (pending == pending_validates_.end()) {
-        rejections_->Add({{"reason", "interpreter_stale_answer"}}).Increment();
-        return;
-      }
-      const Hash256 hash = pending->second.block_hash;
-      interpreter_round_trip_->Observe(SecondsSince(pending->second.sent));
-      pending_validates_.erase(pending);
-      const bool accept = response.verdict() == v1::ValidateBlockBodyResponse::VERDICT_ACCEPT;
-      FinishValidate(
-          hash, accept,
-          accept ? "" : (response.reason().empty() ? "interpreter_rejected" : response.reason()));
+      answered(response.request_id());
+      RunApplication(
+          app_.OnVerdictAnswer({response.request_id(),
+                                response.verdict() == v1::ValidateBlockBodyResponse::VERDICT_ACCEPT,
+                                response.reason()}));
       return;
     }
     case v1::InterpreterToBft::kNewCheckpointCandidate:
-      candidate_hint_ = true;
+      RunApplication(app_.OnCandidatePending());
       Run(replica_.OnCandidatePending());
       return;
     case v1::InterpreterToBft::kCertificateAck: {
       const v1::CertificateAck& ack = frame.certificate_ack();
-      auto request = certificate_requests_.find(ack.request_id());
-      if (request == certificate_requests_.end()) {
-        rejections_->Add({{"reason", "interpreter_stale_answer"}}).Increment();
-        return;
-      }
-      const uint64_t pow_height = request->second;
-      certificate_requests_.erase(request);
-      certificate_request_by_height_.erase(pow_height);
-      if (!ack.durable()) return;  // Progress only; redelivered later.
-      const absl::Status status = links_.store->RetireFromOutbox(pow_height);
-      if (!status.ok()) {
-        storage_failures_->Add({{"what", "outbox"}}).Increment();
-        return;
-      }
-      certificate_sent_.erase(pow_height);
-      certificates_acknowledged_->Increment();
+      // A consumer that finds the certificate invalid will not change its mind by
+      // being asked again (DESIGN: refusals are counted and alarmed, never looped).
+      CertificateAnswer::Outcome outcome = ack.outcome() == v1::CERTIFICATE_OUTCOME_INVALID
+                                               ? CertificateAnswer::Outcome::kRefused
+                                           : ack.durable() ? CertificateAnswer::Outcome::kDurable
+                                                           : CertificateAnswer::Outcome::kProgress;
+      RunApplication(app_.OnCertificateAnswer({ack.request_id(), outcome}));
       return;
     }
     case v1::InterpreterToBft::kNewProposerBlock:
@@ -644,63 +580,6 @@ void ConsensusNode::HandleInterpreterFrame(const v1::InterpreterToBft& frame) {
     default:
       rejections_->Add({{"reason", "interpreter_unexpected_frame"}}).Increment();
       return;
-  }
-}
-
-void ConsensusNode::OnInterpreterAttached(bool attached) {
-  interpreter_attached_ = attached;
-  if (!attached) {
-    // Everything outstanding fails now rather than at its deadline.
-    if (pending_create_) OnRequestTimeout(pending_create_->request_id);
-    while (!pending_validates_.empty()) OnRequestTimeout(pending_validates_.begin()->first);
-    certificate_requests_.clear();
-    certificate_request_by_height_.clear();
-    certificate_sent_.clear();
-    return;
-  }
-  // A newer stream may have replaced the old one without a detach in between.
-  certificate_requests_.clear();
-  certificate_request_by_height_.clear();
-  certificate_sent_.clear();
-  SendStatus();
-  for (const CertificateRecord& record : Outbox()) SendCertificate(record);
-}
-
-void ConsensusNode::OnRequestTimeout(uint64_t request_id) {
-  if (pending_create_ && pending_create_->request_id == request_id) {
-    PendingCreate pending = std::move(*pending_create_);
-    pending_create_.reset();
-    rejections_->Add({{"reason", "interpreter_timeout"}}).Increment();
-    FinishCreate(pending.view, pending.parent_ledger, Body{});
-    return;
-  }
-  auto pending = pending_validates_.find(request_id);
-  if (pending != pending_validates_.end()) {
-    const Hash256 hash = pending->second.block_hash;
-    pending_validates_.erase(pending);
-    FinishValidate(hash, false,
-                   interpreter_attached_ ? "interpreter_timeout" : "interpreter_detached");
-  }
-}
-
-std::vector<CertificateRecord> ConsensusNode::Outbox() {
-  absl::StatusOr<std::vector<CertificateRecord>> outbox = links_.store->Outbox();
-  if (!outbox.ok()) {
-    storage_failures_->Add({{"what", "read"}}).Increment();
-    LogWarn("reading the certificate outbox failed",
-            {{"error", std::string(outbox.status().message())}});
-    return {};
-  }
-  return *std::move(outbox);
-}
-
-void ConsensusNode::OnTick() {
-  if (!interpreter_attached_) return;
-  const auto now = std::chrono::steady_clock::now();
-  const auto resend = std::chrono::milliseconds(options_.certificate_resend_ms);
-  for (const CertificateRecord& record : Outbox()) {
-    auto sent = certificate_sent_.find(record.identity.pow_height);
-    if (sent == certificate_sent_.end() || now - sent->second >= resend) SendCertificate(record);
   }
 }
 

@@ -15,14 +15,18 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "services/bft/core/application.h"
 #include "services/bft/core/effects.h"
 #include "services/bft/core/replica.h"
 #include "services/bft/shell/bft_store.h"
 
 // The consensus actor of the bft service: a CAF actor that owns the pure Replica and
-// the application module (ledgers, block execution, certificate construction) and
-// carries out the replica's outputs through core/effects.h ExecuteInOrder: persist
-// (fsync) before send, then deliver, ask the interpreter, schedule timers, publish.
+// the pure application module (core/application.h: ledgers, block execution,
+// certificate construction, the outbox) and carries out their outputs: the replica's
+// through core/effects.h ExecuteInOrder (persist (fsync) before send, then deliver, ask
+// the application, schedule timers, publish), the application's in the order
+// ApplicationOutputs documents. It decides nothing itself: it moves bytes between the
+// two cores, RocksDB, the peers and the interpreter, and reports metrics and logs.
 // Everything else reaches it as a message: peer messages (decoded on the transport's
 // reader threads), interpreter frames, timer expiries. Nothing here blocks on gRPC:
 // sends go to bounded queues.
@@ -82,8 +86,7 @@ struct NodeLinks {
   std::function<void(uint32_t from, size_t wire_bytes)> on_peer_message_handled;
 };
 
-// Also the replica's StateTransfer: ledgers (kind 8) travel with fast-forwards.
-class ConsensusNode final : public EffectHandler, public StateTransfer {
+class ConsensusNode final : public EffectHandler {
  public:
   ConsensusNode(NodeOptions options, NodeLinks links, RestoredState restored,
                 prometheus::Registry* registry);
@@ -104,71 +107,34 @@ class ConsensusNode final : public EffectHandler, public StateTransfer {
   void Publish(const std::vector<StreamRecord>& stream,
                const std::vector<Rejection>& rejections) override;
 
-  // StateTransfer, called by the replica from the actor.
-  std::optional<Bytes> StateAfter(const Hash256& post_state_hash) override;
-  bool StateMatches(const Bytes& state, const Hash256& post_state_hash) const override;
-
  private:
-  struct PendingCreate {
-    uint64_t request_id = 0;
-    uint64_t view = 0;
-    Ledger parent_ledger;
-    std::chrono::steady_clock::time_point sent;
-  };
-  struct PendingValidate {
-    Hash256 block_hash{};
-    std::chrono::steady_clock::time_point sent;
-  };
-
   void Run(Outputs outputs);
+  // Carries out the application's outputs (ApplicationOutputs' order).
+  void RunApplication(ApplicationOutputs outputs);
+  // False when a certificate could not be stored: the executed mark is then held.
+  bool StoreCertificates(const std::vector<CertificateRecord>& certificates);
+  void SendToInterpreter(const InterpreterAsk& ask);
+  void Report(const ApplicationEvent& event);
   void Handle(const NodeEvent& event);
   void HandleInterpreterFrame(const v1::InterpreterToBft& frame);
-  void OnInterpreterAttached(bool attached);
-  void OnRequestTimeout(uint64_t request_id);
-  void OnTick();
   // Logs and reports (health, metric) when the replica starts or stops waiting for the
   // proof DESIGN §3 asks of a member without its safety state.
   void ReportSigningGate();
 
-  // The application module.
-  // The ledger after `block_hash` (genesis: the empty ledger), computed from ancestors
-  // when not stored yet; nullopt when the block or an ancestor's ledger is unknown.
-  std::optional<Ledger> LedgerAfter(const Hash256& block_hash, int depth_max = 64);
-  void RememberLedger(const Hash256& post_state_hash, const Ledger& ledger);
-  void FinishCreate(uint64_t view, const Ledger& parent, Body body);
-  void FinishValidate(const Hash256& block_hash, bool valid, const std::string& reason);
-  // False when a certificate could not be stored (the decision must not count as
-  // executed then).
-  bool IssueCertificates(const Commit& commit);
-  void SendCertificate(const CertificateRecord& record);
-  void SendStatus();
-  // The certificates not yet acknowledged as durable (empty on a read failure, counted).
-  std::vector<CertificateRecord> Outbox();
-  uint64_t NextRequestId() { return ++request_id_; }
-
   NodeOptions options_;
   NodeLinks links_;
   RestoredState restored_;
+  CheckpointApplication app_;  // Before replica_: the replica's StateTransfer.
   Replica replica_;
-  Hash256 genesis_hash_;
   caf::event_based_actor* self_ = nullptr;
 
   uint64_t last_view_ = 0;
   bool persist_failed_ = false;
   bool executed_mark_held_ = false;  // A certificate failed to store (see Deliver).
-  bool candidate_hint_ = false;      // The interpreter said a candidate is due.
-  bool interpreter_attached_ = false;
-  bool gate_reported_ = false;  // The replica was last seen waiting (ReportSigningGate).
+  bool gate_reported_ = false;       // The replica was last seen waiting (ReportSigningGate).
   std::optional<uint64_t> gate_threshold_reported_;
-  uint64_t request_id_ = 0;
-  std::optional<PendingCreate> pending_create_;
-  std::map<uint64_t, PendingValidate> pending_validates_;
-  std::map<uint64_t, uint64_t> certificate_requests_;           // Request id -> PoW height.
-  std::map<uint64_t, uint64_t> certificate_request_by_height_;  // PoW height -> request id.
-  std::map<uint64_t, std::chrono::steady_clock::time_point> certificate_sent_;  // By height.
-  std::map<Hash256, Ledger> ledgers_;  // By post-state hash; bounded cache over the store.
+  std::map<uint64_t, std::chrono::steady_clock::time_point> asked_;      // Request id -> sent.
   std::map<Hash256, std::chrono::steady_clock::time_point> first_seen_;  // For commit latency.
-  uint64_t commits_since_prune_ = 0;
 
   prometheus::Gauge* view_;
   prometheus::Gauge* phase_;
@@ -188,6 +154,8 @@ class ConsensusNode final : public EffectHandler, public StateTransfer {
   prometheus::Family<prometheus::Counter>* validations_;
   prometheus::Counter* fast_forwards_;
   prometheus::Counter* certificates_left_out_;
+  prometheus::Counter* certificates_refused_;
+  prometheus::Gauge* certificates_refused_outstanding_;
   prometheus::Gauge* waiting_for_safety_proof_;
   prometheus::Counter* signatures_;
   prometheus::Gauge* verifications_;

@@ -1,0 +1,72 @@
+#include "tests/sim/sim_interpreter.h"
+
+#include <gtest/gtest.h>
+
+#include "common/test_support.h"
+#include "services/bft/core/checkpoint_builder.h"
+
+namespace metronome::sim {
+namespace {
+
+using testing::MakeTestFederation;
+using testing::TestFederation;
+
+// A decision over `count` blocks, the first holding candidate `pow_height`, and its
+// certificate built with the format's limit (as a member without the bound would).
+bft::CertificateRecord CertificateOver(const TestFederation& test, size_t count,
+                                       uint64_t pow_height) {
+  bft::Commit commit;
+  Hash256 parent_hash;
+  parent_hash.fill(0x5a);
+  for (size_t i = 0; i < count; ++i) {
+    bft::Block block;
+    if (i == 0)
+      block.body.transactions.push_back(Transaction{SimInterpreter::Candidate(pow_height)});
+    block.header.parent_hash = parent_hash;
+    block.header.height = 10 + i;
+    block.header.view = 20 + i;
+    block.header.content_root = ContentRoot(block.body);
+    parent_hash = block.hash();
+    commit.blocks.push_back(std::move(block));
+  }
+  VoteStatement statement;
+  statement.protocol_id = test.federation.protocol_id();
+  statement.phase = Phase::kCommit;
+  statement.view = commit.blocks.back().header.view;
+  statement.block_hash = parent_hash;
+  statement.justify_view = statement.view;
+  std::vector<std::pair<uint32_t, Signature>> votes;
+  for (uint32_t i = 0; i < test.federation.q(); ++i) {
+    votes.emplace_back(i, SignVote(test.keys[i], test.federation.id(), statement));
+  }
+  commit.commit_qc = AssembleQuorumCertificate(test.federation, statement, votes);
+  const std::vector<CheckpointCertificate> certificates =
+      bft::CertificatesFor(commit, kCertificateHeadersMax);
+  EXPECT_EQ(certificates.size(), 1u);
+  bft::CertificateRecord record;
+  record.encoded = EncodeCheckpointCertificate(certificates.at(0));
+  record.identity = IdentityOf(certificates.at(0));
+  return record;
+}
+
+TEST(CertificateAuditTest, ACertificateLongerThanConsumersTakeIsAViolation) {
+  const TestFederation test = MakeTestFederation(4, "sim");
+  CertificateAudit audit(&test.federation);
+  EXPECT_EQ(audit.Check(0, CertificateOver(test, kCertificateHeadersDefault, 5)), "");
+  const std::string problem =
+      audit.Check(1, CertificateOver(test, kCertificateHeadersDefault + 1, 5));
+  EXPECT_NE(problem.find("does not verify"), std::string::npos) << problem;
+  EXPECT_EQ(audit.headers_max_seen(), kCertificateHeadersDefault + 1);
+}
+
+TEST(CertificateAuditTest, TwoCertificatesAtOneHeightNamingDifferentBlocksAreAViolation) {
+  const TestFederation test = MakeTestFederation(4, "sim");
+  CertificateAudit audit(&test.federation);
+  EXPECT_EQ(audit.Check(0, CertificateOver(test, 1, 5)), "");
+  bft::CertificateRecord other = CertificateOver(test, 1, 5);
+  other.identity.pow_block_hash[0] ^= 1;  // As if the certificate named another block.
+  EXPECT_NE(audit.Check(1, other).find("names another block"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace metronome::sim
