@@ -13,7 +13,10 @@
 //   certificate     verified against the federation, written atomically and fsynced to
 //                   DIR/cert-<pow_height>.bin (canonical bytes), then acknowledged with
 //                   durable = true: APPLIED above the latest applied height, DUPLICATE
-//                   for a height already on disk, IGNORED for an older one.
+//                   for a height already on disk, IGNORED for an older one; one that
+//                   does not verify is refused as metronome-interpreter refuses it
+//                   (INVALID, durable = false), and so is every one with
+//                   --refuse-certificates (as an interpreter of another federation would).
 //
 // Every --candidate-interval-ms, while attached and no candidate of ours is
 // outstanding (sent, and no certificate at or above its height yet), it sends
@@ -65,6 +68,7 @@ struct TestInterpreterOptions {
   uint64_t candidate_interval_ms = 500;
   uint64_t reconnect_max_ms = 1000;  // Tests restart bfts; do not wait the product's 5 s.
   bool saturate = false;
+  bool refuse_certificates = false;
   bool reject_all = false;
   bool stale_ack_on_attach = false;
 };
@@ -266,6 +270,13 @@ class TestInterpreter : public interpreter::BftClient::Handler {
     v1::InterpreterToBft frame;
     v1::CertificateAck* ack = frame.mutable_certificate_ack();
     ack->set_request_id(request.request_id());
+    if (options_.refuse_certificates) {
+      ack->set_outcome(v1::CERTIFICATE_OUTCOME_INVALID);
+      client_->Send(std::move(frame));
+      Emit({{"event", "certificate_refused"},
+            {"pow_height", request.certificate().identity().pow_height()}});
+      return;
+    }
     const Bytes encoded = BytesOf(request.certificate().encoded());
     Reader reader(encoded);
     const CheckpointCertificate certificate = DecodeCheckpointCertificate(&reader);
@@ -279,10 +290,9 @@ class TestInterpreter : public interpreter::BftClient::Handler {
     if (!identity || claimed.chain_id() != identity->chain_id ||
         claimed.pow_height() != identity->pow_height ||
         BytesOf(claimed.pow_block_hash()) != identity->pow_block_hash) {
-      // The rejection is recorded (this line): acknowledged durably so that it is not
-      // redelivered forever; the test looks for these lines.
+      // Refused as metronome-interpreter refuses it (not durable): the bft must not offer
+      // it again in a loop. The test looks for these lines.
       ack->set_outcome(v1::CERTIFICATE_OUTCOME_INVALID);
-      ack->set_durable(true);
       client_->Send(std::move(frame));
       Emit({{"event", "certificate_invalid"},
             {"pow_height", claimed.pow_height()},
@@ -436,6 +446,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{100}, uint64_t{60000}));
   app.add_flag("--saturate", options.saturate, "Always keep a candidate pending");
   app.add_flag("--reject-all", options.reject_all, "Reject every body asked about");
+  app.add_flag("--refuse-certificates", options.refuse_certificates,
+               "Answer every certificate INVALID (not durable)");
   app.add_flag("--stale-ack-on-attach", options.stale_ack_on_attach,
                "After each attach, send one certificate_ack with an id the bft never used");
   try {
