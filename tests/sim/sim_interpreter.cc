@@ -45,8 +45,8 @@ bool SimInterpreter::Validate(const Body& body) const {
 std::string CertificateAudit::Check(uint32_t node, const bft::CertificateRecord& record) {
   ++checked_;
   Reader reader(record.encoded);
-  headers_max_seen_ =
-      std::max(headers_max_seen_, DecodeCheckpointCertificate(&reader).headers.size());
+  const CheckpointCertificate certificate = DecodeCheckpointCertificate(&reader);
+  headers_max_seen_ = std::max(headers_max_seen_, certificate.headers.size());
   const Bytes& federation = federation_->encoded();
   const CertificateCheck check =
       VerifyCertificate(federation.data(), federation.size(), record.encoded.data(),
@@ -54,6 +54,9 @@ std::string CertificateAudit::Check(uint32_t node, const bft::CertificateRecord&
   const std::string where = "node " + std::to_string(node) + "'s certificate at PoW height " +
                             std::to_string(record.identity.pow_height);
   if (!check.ok()) return where + " does not verify: " + check.reason;
+  if (!(IdentityOf(certificate) == record.identity)) {
+    return where + " is stored under an identity it does not carry";
+  }
   auto [known, inserted] = identities_.emplace(record.identity.pow_height, record.identity);
   if (!inserted && !(known->second == record.identity)) {
     return where + " names another block than an earlier certificate at that height";

@@ -14,14 +14,15 @@ using testing::TestFederation;
 // A decision over `count` blocks, the first holding candidate `pow_height`, and its
 // certificate built with the format's limit (as a member without the bound would).
 bft::CertificateRecord CertificateOver(const TestFederation& test, size_t count,
-                                       uint64_t pow_height) {
+                                       uint64_t pow_height, bool other_block = false) {
+  CheckpointCandidate candidate = SimInterpreter::Candidate(pow_height);
+  if (other_block) candidate.pow_block_hash[0] ^= 1;
   bft::Commit commit;
   Hash256 parent_hash;
   parent_hash.fill(0x5a);
   for (size_t i = 0; i < count; ++i) {
     bft::Block block;
-    if (i == 0)
-      block.body.transactions.push_back(Transaction{SimInterpreter::Candidate(pow_height)});
+    if (i == 0) block.body.transactions.push_back(Transaction{candidate});
     block.header.parent_hash = parent_hash;
     block.header.height = 10 + i;
     block.header.view = 20 + i;
@@ -63,9 +64,16 @@ TEST(CertificateAuditTest, TwoCertificatesAtOneHeightNamingDifferentBlocksAreAVi
   const TestFederation test = MakeTestFederation(4, "sim");
   CertificateAudit audit(&test.federation);
   EXPECT_EQ(audit.Check(0, CertificateOver(test, 1, 5)), "");
-  bft::CertificateRecord other = CertificateOver(test, 1, 5);
-  other.identity.pow_block_hash[0] ^= 1;  // As if the certificate named another block.
-  EXPECT_NE(audit.Check(1, other).find("names another block"), std::string::npos);
+  const std::string problem = audit.Check(1, CertificateOver(test, 1, 5, true));
+  EXPECT_NE(problem.find("names another block"), std::string::npos) << problem;
+}
+
+TEST(CertificateAuditTest, ARecordWhoseIdentityIsNotItsCertificatesIsAViolation) {
+  const TestFederation test = MakeTestFederation(4, "sim");
+  CertificateAudit audit(&test.federation);
+  bft::CertificateRecord record = CertificateOver(test, 1, 5);
+  record.identity.pow_height = 6;
+  EXPECT_NE(audit.Check(0, record).find("identity"), std::string::npos);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ enum class EventType {
   kAppAck,       // The interpreter acknowledges a certificate durably (value: request id).
   kAppTimer,     // An application request's deadline (value: request id).
   kAppResult,    // The application's answers reach the replica (`app_result`).
+  kAppTick,      // The application's periodic tick (certificate resends).
   kCrash,
   kRestart,
   kPartition,
@@ -62,6 +63,8 @@ struct Event {
     return time != other.time ? time > other.time : sequence > other.sequence;
   }
 };
+
+constexpr uint64_t kAppTickMs = 250;  // As the bft's actor ticks.
 
 Event At(uint64_t time, EventType type, uint32_t node = 0, uint64_t epoch = 0) {
   Event event;
@@ -268,6 +271,7 @@ void Simulation::StartReplica(uint32_t index) {
   node.up = true;
   current_ = index;
   RunApplication(index, node.app->OnAttached(true, now_));
+  Schedule(At(now_ + kAppTickMs, EventType::kAppTick, index, node.epoch));
   Process(index, node.replica->Start(restored));
 }
 
@@ -571,11 +575,10 @@ void Simulation::Deliver(const std::vector<bft::Commit>& commits,
                          const std::optional<bft::FastForward>& fast_forward) {
   if (!EffectAllowed()) return;
   Node& node = nodes_[current_];
-  if (fast_forward) {
-    if (node.honest) ++result_.totals.fast_forwards;
-    RunApplication(current_, node.app->OnFastForward(*fast_forward));
+  if (fast_forward && node.honest) ++result_.totals.fast_forwards;
+  if (!commits.empty() || fast_forward) {
+    RunApplication(current_, node.app->OnDeliver(commits, fast_forward));
   }
-  if (!commits.empty()) RunApplication(current_, node.app->OnCommits(commits));
   node.committed_candidate =
       std::max(node.committed_candidate, CheckpointHeight(node.app->committed_ledger()));
   for (const bft::Commit& commit : commits) {
@@ -629,7 +632,9 @@ void Simulation::RunApplication(uint32_t index, bft::ApplicationOutputs outputs)
     node.disk_outbox[record.identity.pow_height] = record;
     SyncDisk(node);
   }
-  for (uint64_t pow_height : outputs.retired) node.disk_outbox.erase(pow_height);
+  for (const bft::CertificateRecord& record : outputs.retired) {
+    node.disk_outbox.erase(record.identity.pow_height);
+  }
   for (const bft::InterpreterAsk& ask : outputs.asks) {
     Event event = At(now_ + random_.Range(1, 5), EventType::kAppCreate, index, epoch);
     if (const auto* create = std::get_if<bft::CreateBodyAsk>(&ask)) {
@@ -773,8 +778,16 @@ void Simulation::HandleEvent(const Event& event) {
       break;
     case EventType::kAppAck:
       if (live_target) {
-        RunApplication(event.node, node->app->OnCertificateAnswer(
-                                       {event.value, bft::CertificateAnswer::Outcome::kDurable}));
+        // Now and then the interpreter is not done yet: the outbox offers it again.
+        const auto outcome = random_.Chance(0.2) ? bft::CertificateAnswer::Outcome::kProgress
+                                                 : bft::CertificateAnswer::Outcome::kDurable;
+        RunApplication(event.node, node->app->OnCertificateAnswer({event.value, outcome}));
+      }
+      break;
+    case EventType::kAppTick:
+      if (live_target) {
+        RunApplication(event.node, node->app->OnTick(now_));
+        Schedule(At(now_ + kAppTickMs, EventType::kAppTick, event.node, event.epoch));
       }
       break;
     case EventType::kAppTimer:

@@ -1,8 +1,10 @@
 #include "tools/bench/bench_report.h"
 
+#include <limits.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -81,6 +83,28 @@ void Report(const std::string& name, const std::vector<std::string>& columns,
     std::ofstream(flags.json_path) << report.dump(2) << "\n";
     std::cout << "wrote " << flags.json_path << "\n";
   }
+}
+
+std::string EnterRunfiles(const std::string& name) {
+  char self[PATH_MAX];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length <= 0) {
+    std::cerr << "error: cannot read /proc/self/exe\n";
+    return "";
+  }
+  self[length] = '\0';
+  const std::string runfiles = std::string(self) + ".runfiles/metronome";
+  if (chdir(runfiles.c_str()) != 0) {
+    std::cerr << "error: no runfiles at " << runfiles << "\n";
+    return "";
+  }
+  std::string directory = "/tmp/metronome-bench-" + name + "-XXXXXX";
+  if (mkdtemp(directory.data()) == nullptr) {
+    std::cerr << "error: cannot create " << directory << "\n";
+    return "";
+  }
+  setenv("TEST_TMPDIR", directory.c_str(), 1);
+  return directory;
 }
 
 }  // namespace metronome::bench

@@ -22,6 +22,12 @@ BenchFlags ParseBenchFlags(int argc, char** argv);
 void Report(const std::string& name, const std::vector<std::string>& columns,
             const nlohmann::json& rows, const BenchFlags& flags);
 
+// For benchmarks that run the integration harnesses: moves into this binary's runfiles
+// (the harnesses find the binaries relative to them) and points TEST_TMPDIR at a fresh
+// directory /tmp/metronome-bench-NAME-XXXXXX, which it returns. Empty, with the reason
+// on stderr, when the runfiles or the directory are missing.
+std::string EnterRunfiles(const std::string& name);
+
 }  // namespace metronome::bench
 
 #endif  // METRONOME_TOOLS_BENCH_BENCH_REPORT_H_

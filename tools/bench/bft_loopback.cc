@@ -153,20 +153,8 @@ int main(int argc, char** argv) {
   if (!flags.json_path.empty()) {
     flags.json_path = std::filesystem::absolute(flags.json_path).string();
   }
-  // The harness finds the binaries relative to the runfiles directory, and puts its
-  // files under TEST_TMPDIR.
-  char self[PATH_MAX];
-  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  METRONOME_ASSERT(length > 0);
-  self[length] = '\0';
-  const std::string runfiles = std::string(self) + ".runfiles/metronome";
-  if (chdir(runfiles.c_str()) != 0) {
-    std::cerr << "error: no runfiles at " << runfiles << "\n";
-    return 2;
-  }
-  char directory_template[] = "/tmp/metronome-bench-bft-XXXXXX";
-  const std::string root = mkdtemp(directory_template);
-  setenv("TEST_TMPDIR", root.c_str(), 1);
+  const std::string root = bench::EnterRunfiles("bft");
+  if (root.empty()) return 2;
   nlohmann::json rows = nlohmann::json::array();
   for (int members : sizes) {
     for (bool saturated : {false, true}) {

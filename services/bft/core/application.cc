@@ -47,18 +47,21 @@ CheckpointApplication::CheckpointApplication(ApplicationConfig config, RestoredA
   committed_hash_ = genesis_hash_;
   for (const Ledger& ledger : restored.ledgers) ledgers_.emplace(LedgerHash(ledger), ledger);
   OnStored(restored.blocks);
-  // The lowest restored block is the executed one (RestoredState): it is committed.
-  const Block* lowest = nullptr;
+  // Anchor on the executed block (RestoredState); without it, or without its ledger,
+  // on the lowest restored block whose ledger is known. Later ledgers follow from it.
+  const Block* anchor = nullptr;
   for (const Block& block : restored.blocks) {
-    if (lowest == nullptr || block.header.height < lowest->header.height) lowest = &block;
-  }
-  if (lowest != nullptr) {
-    auto ledger = ledgers_.find(lowest->header.post_state_hash);
-    if (ledger != ledgers_.end()) {
-      committed_ledger_ = ledger->second;
-      committed_hash_ = lowest->hash();
-      committed_height_ = lowest->header.height;
+    if (ledgers_.count(block.header.post_state_hash) == 0) continue;
+    if (restored.executed_hash && block.hash() == *restored.executed_hash) {
+      anchor = &block;
+      break;
     }
+    if (anchor == nullptr || block.header.height < anchor->header.height) anchor = &block;
+  }
+  if (anchor != nullptr) {
+    committed_ledger_ = ledgers_.at(anchor->header.post_state_hash);
+    committed_hash_ = anchor->hash();
+    committed_height_ = anchor->header.height;
   }
   for (CertificateRecord& record : restored.outbox) {
     const uint64_t height = record.identity.pow_height;
@@ -285,9 +288,17 @@ ApplicationOutputs CheckpointApplication::OnCandidatePending() {
 
 // ---- Decisions and certificates ----------------------------------------------------
 
-ApplicationOutputs CheckpointApplication::OnCommits(const std::vector<Commit>& commits) {
+ApplicationOutputs CheckpointApplication::OnDeliver(
+    const std::vector<Commit>& commits, const std::optional<FastForward>& fast_forward) {
   ApplicationOutputs out;
-  for (const Commit& commit : commits) ExecuteCommit(commit, &out);
+  const uint64_t jump_height = fast_forward ? fast_forward->block.header.height : UINT64_MAX;
+  for (const Commit& commit : commits) {
+    if (commit.blocks.back().header.height <= jump_height) ExecuteCommit(commit, &out);
+  }
+  if (fast_forward) Jump(*fast_forward, &out);
+  for (const Commit& commit : commits) {
+    if (commit.blocks.back().header.height > jump_height) ExecuteCommit(commit, &out);
+  }
   if (!commits.empty() && attached_) {
     out.asks.push_back(StatusReport{latest_certificate_, candidate_hint_});
   }
@@ -296,15 +307,31 @@ ApplicationOutputs CheckpointApplication::OnCommits(const std::vector<Commit>& c
 
 void CheckpointApplication::ExecuteCommit(const Commit& commit, ApplicationOutputs* out) {
   OnStored(commit.blocks);
+  bool executed = true;
   for (const Block& block : commit.blocks) {
     // A quorum decided it, so its ledger follows from its ancestors' (ours or, after a
-    // fast-forward, the transferred one).
-    std::optional<Ledger> ledger = LedgerAfter(block.hash());
-    if (!ledger) continue;  // Cannot happen for a decided child of a known block.
-    committed_ledger_ = *ledger;
+    // fast-forward, the transferred one), unless an ancestor's ledger is lost here.
+    std::optional<Ledger> ledger = executed ? LedgerAfter(block.hash()) : std::nullopt;
+    if (!ledger) {
+      if (executed) {
+        ApplicationEvent event = Event(ApplicationEvent::Kind::kLedgerUnknown);
+        event.hash = block.hash();
+        event.count = block.header.height;
+        out->events.push_back(std::move(event));
+      }
+      executed = false;
+      continue;
+    }
+    committed_ledger_ = *std::move(ledger);
     committed_hash_ = block.hash();
     committed_height_ = block.header.height;
-    Remember(block.header.post_state_hash, *ledger, out);
+  }
+  // The executed block's ledger is what a restart resumes from: always written (the
+  // cache may hold it already, computed but never stored).
+  if (executed) {
+    Remember(commit.blocks.back().header.post_state_hash, committed_ledger_, nullptr);
+    out->ledgers.emplace_back(commit.blocks.back().header.post_state_hash,
+                              EncodeLedger(committed_ledger_));
   }
   size_t left_out = 0;
   for (const CheckpointCertificate& certificate :
@@ -335,7 +362,10 @@ void CheckpointApplication::ExecuteCommit(const Commit& commit, ApplicationOutpu
     out->events.push_back(std::move(event));
     candidate_hint_ = true;
   }
-  out->committed = std::make_pair(commit.blocks.back().header.height, commit.commit_qc.block_hash);
+  if (executed) {
+    out->committed =
+        std::make_pair(commit.blocks.back().header.height, commit.commit_qc.block_hash);
+  }
   if (++commits_since_prune_ >= kPruneEveryCommits &&
       committed_height_ > config_.committed_history) {
     commits_since_prune_ = 0;
@@ -351,8 +381,7 @@ void CheckpointApplication::Prune(uint64_t height_min) {
   }
 }
 
-ApplicationOutputs CheckpointApplication::OnFastForward(const FastForward& fast_forward) {
-  ApplicationOutputs out;
+void CheckpointApplication::Jump(const FastForward& fast_forward, ApplicationOutputs* out) {
   Reader reader(fast_forward.state);
   Ledger ledger = DecodeLedger(&reader);
   reader.ExpectEnd();
@@ -361,15 +390,15 @@ ApplicationOutputs CheckpointApplication::OnFastForward(const FastForward& fast_
   ApplicationEvent event =
       Event(ApplicationEvent::Kind::kFastForward, "", fast_forward.commit_qc.view);
   event.count = block.header.height;
-  out.events.push_back(std::move(event));
-  Remember(block.header.post_state_hash, ledger, &out);
+  out->events.push_back(std::move(event));
+  Remember(block.header.post_state_hash, ledger, nullptr);
+  out->ledgers.emplace_back(block.header.post_state_hash, EncodeLedger(ledger));
   committed_ledger_ = std::move(ledger);
   committed_hash_ = block.hash();
   committed_height_ = block.header.height;
   blocks_.emplace(committed_hash_, block);
   Prune(committed_height_);
-  out.committed = std::make_pair(committed_height_, committed_hash_);
-  return out;
+  out->committed = std::make_pair(committed_height_, committed_hash_);
 }
 
 void CheckpointApplication::Offer(const CertificateRecord& record, ApplicationOutputs* out) {
@@ -384,6 +413,10 @@ void CheckpointApplication::Offer(const CertificateRecord& record, ApplicationOu
   certificate_requests_[request_id] = pow_height;
   offered_ms_[pow_height] = now_ms_;
   out->asks.push_back(CertificateOffer{request_id, record});
+}
+
+void CheckpointApplication::OnRetireFailed(const CertificateRecord& record) {
+  outbox_.emplace(record.identity.pow_height, record);
 }
 
 void CheckpointApplication::OnCertificateNotStored(uint64_t pow_height) {
@@ -415,9 +448,9 @@ ApplicationOutputs CheckpointApplication::OnCertificateAnswer(const CertificateA
     }
     case CertificateAnswer::Outcome::kDurable:
       if (record == outbox_.end()) return out;
+      out.retired.push_back(record->second);
       outbox_.erase(record);
       offered_ms_.erase(pow_height);
-      out.retired.push_back(pow_height);
       out.events.push_back(Event(ApplicationEvent::Kind::kCertificateAcknowledged));
       return out;
   }

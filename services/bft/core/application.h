@@ -108,6 +108,8 @@ struct ApplicationEvent {
     kMalformedBody,  // The interpreter's body did not decode.
     kInterpreterTimeout,
     kFastForward,
+    kLedgerUnknown,  // A decided block whose ledger cannot be computed here (`hash`):
+                     // the executed mark stays below it (a restart or a jump repairs it).
   } kind = Kind::kValidated;
   std::string reason;
   uint64_t view = 0;
@@ -139,7 +141,7 @@ struct ApplicationOutputs {
   std::vector<CertificateRecord> certificates;
   std::optional<std::pair<uint64_t, Hash256>> committed;  // Height, block hash.
   std::optional<uint64_t> prune_below;
-  std::vector<uint64_t> retired;
+  std::vector<CertificateRecord> retired;
   std::vector<InterpreterAsk> asks;
   std::vector<RequestTimer> timers;
   std::vector<BodyReady> bodies;
@@ -155,9 +157,11 @@ class Application : public StateTransfer {
   // The replica's requests (outputs.h) and decisions.
   virtual ApplicationOutputs OnCreateBody(const CreateBodyRequest& request) = 0;
   virtual ApplicationOutputs OnValidate(const ValidateRequest& request) = 0;
-  virtual ApplicationOutputs OnCommits(const std::vector<Commit>& commits) = 0;
-  // REQUIRES: StateMatches(fast_forward.state, fast_forward.block's post-state hash).
-  virtual ApplicationOutputs OnFastForward(const FastForward& fast_forward) = 0;
+  // One output's decisions, executed in height order: the commits at or below a
+  // fast-forward's block, the jump, then the commits above it.
+  // REQUIRES: StateMatches(fast_forward->state, fast_forward->block's post-state hash).
+  virtual ApplicationOutputs OnDeliver(const std::vector<Commit>& commits,
+                                       const std::optional<FastForward>& fast_forward) = 0;
   // Blocks the replica stored: ledgers of later blocks are projected from them.
   virtual void OnStored(const std::vector<Block>& blocks) = 0;
 };
@@ -175,6 +179,7 @@ struct ApplicationConfig {
 // for them (any subset; missing ones are recomputed from ancestors), the outbox.
 struct RestoredApplication {
   std::vector<Block> blocks;
+  std::optional<Hash256> executed_hash;  // RestoredState's: the committed block.
   std::vector<Ledger> ledgers;
   std::vector<CertificateRecord> outbox;
   std::optional<CheckpointIdentity> latest_certificate;
@@ -188,8 +193,8 @@ class CheckpointApplication final : public Application {
 
   ApplicationOutputs OnCreateBody(const CreateBodyRequest& request) override;
   ApplicationOutputs OnValidate(const ValidateRequest& request) override;
-  ApplicationOutputs OnCommits(const std::vector<Commit>& commits) override;
-  ApplicationOutputs OnFastForward(const FastForward& fast_forward) override;
+  ApplicationOutputs OnDeliver(const std::vector<Commit>& commits,
+                               const std::optional<FastForward>& fast_forward) override;
   void OnStored(const std::vector<Block>& blocks) override;
 
   // The interpreter.
@@ -203,6 +208,9 @@ class CheckpointApplication final : public Application {
   ApplicationOutputs OnTick(uint64_t now_ms);
   // The shell could not store `pow_height`'s certificate: it is not in the outbox.
   void OnCertificateNotStored(uint64_t pow_height);
+  // The shell could not retire `record` from the stored outbox: it stays in this one
+  // too, and is offered again (the interpreter acknowledges a duplicate durably).
+  void OnRetireFailed(const CertificateRecord& record);
 
   // StateTransfer: the state is the ledger (kind 8).
   std::optional<Bytes> StateAfter(const Hash256& post_state_hash) override;
@@ -229,6 +237,7 @@ class CheckpointApplication final : public Application {
                       ApplicationOutputs* out);
   void TimeOut(uint64_t request_id, ApplicationOutputs* out);
   void ExecuteCommit(const Commit& commit, ApplicationOutputs* out);
+  void Jump(const FastForward& fast_forward, ApplicationOutputs* out);
   void Offer(const CertificateRecord& record, ApplicationOutputs* out);
   void Prune(uint64_t committed_height);
   void ForgetRequests();

@@ -71,7 +71,7 @@ class ApplicationTest : public ::testing::Test {
   // Decides one block holding candidate 100 and returns the offer the interpreter got.
   CertificateOffer IssueOne() {
     const Block block = Child(nullptr, Body{{Candidate(100)}}, Ledger{});
-    const ApplicationOutputs out = app_.OnCommits({Decide({block})});
+    const ApplicationOutputs out = app_.OnDeliver({Decide({block})}, std::nullopt);
     EXPECT_EQ(out.certificates.size(), 1u);
     const std::vector<CertificateOffer> offers = AsksOf<CertificateOffer>(out);
     EXPECT_EQ(offers.size(), 1u);
@@ -108,9 +108,13 @@ TEST_F(ApplicationTest, UnacknowledgedCertificatesAreOfferedAgainOnlyAfterTheRes
   ASSERT_EQ(again.size(), 1u);
   const ApplicationOutputs durable =
       app_.OnCertificateAnswer({again[0].request_id, CertificateAnswer::Outcome::kDurable});
-  EXPECT_EQ(durable.retired, std::vector<uint64_t>{100});
+  ASSERT_EQ(durable.retired.size(), 1u);
+  EXPECT_EQ(durable.retired[0].identity.pow_height, 100u);
   EXPECT_TRUE(app_.outbox().empty());
   EXPECT_TRUE(AsksOf<CertificateOffer>(app_.OnTick(now_ms_ + 10000)).empty());
+  // The store could not retire it: it is offered again.
+  app_.OnRetireFailed(durable.retired[0]);
+  EXPECT_EQ(AsksOf<CertificateOffer>(app_.OnTick(now_ms_ + 20000)).size(), 1u);
 }
 
 TEST_F(ApplicationTest, AnAnswerToAReplacedRequestIsStale) {
@@ -158,7 +162,7 @@ TEST_F(ApplicationTest, AnUnansweredValidationTimesOutAsARejection) {
 
 TEST_F(ApplicationTest, AnInvalidBodyFromTheInterpreterBecomesAnEmptyBlock) {
   const Block first = Child(nullptr, Body{{Candidate(50)}}, Ledger{});
-  (void)app_.OnCommits({Decide({first})});
+  (void)app_.OnDeliver({Decide({first})}, std::nullopt);
   (void)app_.OnCandidatePending();
   const ApplicationOutputs asked = app_.OnCreateBody({5, first.hash(), 2});
   const std::vector<CreateBodyAsk> asks = AsksOf<CreateBodyAsk>(asked);
@@ -188,7 +192,7 @@ TEST_F(ApplicationTest, AFastForwardInstallsTheTransferredLedgerAndLaterBlocksBu
   FastForward fast_forward;
   fast_forward.block = jumped;
   fast_forward.state = state;
-  const ApplicationOutputs out = app_.OnFastForward(fast_forward);
+  const ApplicationOutputs out = app_.OnDeliver({}, fast_forward);
   ASSERT_TRUE(out.committed.has_value());
   EXPECT_EQ(out.committed->first, 500u);
   EXPECT_EQ(app_.StateAfter(jumped.header.post_state_hash), state);
@@ -196,19 +200,75 @@ TEST_F(ApplicationTest, AFastForwardInstallsTheTransferredLedgerAndLaterBlocksBu
   EXPECT_FALSE(AsksOf<ValidateBodyAsk>(app_.OnValidate({next})).empty());
 }
 
-TEST_F(ApplicationTest, ARestartRecomputesLedgersFromTheRestoredBlocks) {
+// A chain of `count` blocks above a block at height 100 whose ledger is `base`.
+std::vector<Block> ChainAbove(const Block& anchor, const Ledger& base, size_t count,
+                              uint64_t first_candidate) {
+  std::vector<Block> chain;
+  Ledger ledger = base;
+  const Block* parent = &anchor;
+  for (size_t i = 0; i < count; ++i) {
+    Block block;
+    block.body = Body{{Candidate(first_candidate + i)}};
+    block.header.parent_hash = parent->hash();
+    block.header.height = parent->header.height + 1;
+    block.header.view = parent->header.view + 1;
+    std::string reason;
+    ledger = *ApplyBody(ledger, block.body, &reason);
+    block.header.post_state_hash = LedgerHash(ledger);
+    block.header.content_root = ContentRoot(block.body);
+    chain.push_back(std::move(block));
+    parent = &chain.back();
+  }
+  return chain;
+}
+
+TEST_F(ApplicationTest, ARestartResumesFromTheExecutedBlocksStoredLedger) {
+  std::string reason;
+  const Ledger executed_ledger = *ApplyBody(Ledger{}, Body{{Candidate(60)}}, &reason);
+  Block executed;
+  executed.header.height = 100;
+  executed.header.view = 100;
+  executed.header.parent_hash.fill(7);  // Pruned long ago.
+  executed.header.post_state_hash = LedgerHash(executed_ledger);
+  const std::vector<Block> above = ChainAbove(executed, executed_ledger, 2, 61);
+  RestoredApplication restored;
+  restored.blocks = {executed, above[0], above[1]};
+  restored.executed_hash = executed.hash();
+  restored.ledgers = {executed_ledger};  // The blocks above were never stored with theirs.
+  CheckpointApplication restarted(Config(), restored);
+  EXPECT_EQ(restarted.committed_height(), 100u);
+  const std::optional<Ledger> ledger = restarted.LedgerAfter(above[1].hash());
+  ASSERT_TRUE(ledger.has_value());
+  EXPECT_EQ(LedgerHash(*ledger), above[1].header.post_state_hash);
+
+  // Without the executed block's ledger nothing above it can be computed, and a decision
+  // over those blocks is not marked executed (a restart or a jump repairs it).
+  restored.ledgers.clear();
+  CheckpointApplication stranded(Config(), restored);
+  EXPECT_FALSE(stranded.LedgerAfter(above[1].hash()).has_value());
+  const ApplicationOutputs out = stranded.OnDeliver({Decide(above)}, std::nullopt);
+  EXPECT_FALSE(out.committed.has_value());
+  ASSERT_FALSE(out.events.empty());
+  EXPECT_EQ(out.events[0].kind, ApplicationEvent::Kind::kLedgerUnknown);
+  EXPECT_EQ(out.certificates.size(), 2u);  // Decided all the same: certificates issue.
+}
+
+TEST_F(ApplicationTest, TheExecutedBlocksLedgerIsAlwaysWrittenOut) {
+  // Blocks this member never validated (synced), then decided: their ledgers are
+  // computed for the decision and the executed one is handed to the store.
   const Block first = Child(nullptr, Body{{Candidate(10)}}, Ledger{});
   std::string reason;
-  const Ledger after_first = *ApplyBody(Ledger{}, first.body, &reason);
-  const Block second = Child(&first, Body{{Candidate(20)}}, after_first);
-  RestoredApplication restored;
-  restored.blocks = {first, second};
-  restored.ledgers = {after_first};  // The second's ledger was not stored.
-  CheckpointApplication restarted(Config(), restored);
-  const std::optional<Ledger> ledger = restarted.LedgerAfter(second.hash());
-  ASSERT_TRUE(ledger.has_value());
-  EXPECT_EQ(LedgerHash(*ledger), second.header.post_state_hash);
-  EXPECT_EQ(restarted.StateAfter(first.header.post_state_hash), EncodeLedger(after_first));
+  const std::vector<Block> above =
+      ChainAbove(first, *ApplyBody(Ledger{}, first.body, &reason), 1, 11);
+  app_.OnStored({first, above[0]});
+  ASSERT_TRUE(app_.LedgerAfter(above[0].hash()).has_value());  // Cached, not written.
+  const ApplicationOutputs out = app_.OnDeliver({Decide({first, above[0]})}, std::nullopt);
+  ASSERT_TRUE(out.committed.has_value());
+  bool written = false;
+  for (const auto& [hash, encoded] : out.ledgers) {
+    written |= hash == above[0].header.post_state_hash;
+  }
+  EXPECT_TRUE(written);
 }
 
 }  // namespace

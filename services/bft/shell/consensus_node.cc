@@ -65,22 +65,52 @@ ApplicationConfig ApplicationConfigOf(const NodeOptions& options) {
   return config;
 }
 
+// The ledger stored for `block`, if any (a corrupt one counts as none).
+std::optional<Ledger> StoredLedger(BftStore* store, const Block& block) {
+  absl::StatusOr<std::optional<Bytes>> stored = store->GetLedger(block.header.post_state_hash);
+  if (!stored.ok() || !*stored) return std::nullopt;
+  Reader reader(**stored);
+  Ledger ledger = DecodeLedger(&reader);
+  reader.ExpectEnd();
+  if (!reader.ok()) return std::nullopt;
+  return ledger;
+}
+
 // What the application module had before the restart: the ledgers stored for the
-// restored blocks and the certificate outbox. Read failures leave things out (a ledger
-// is recomputed from its ancestors, an outbox entry is delivered on a later restart).
-RestoredApplication LoadApplication(BftStore* store, const RestoredState& restored) {
+// restored blocks and the certificate outbox. When the executed block's ledger is not
+// stored, its ancestors are read (within the retained history) down to one whose ledger
+// is, so that the application can recompute it. A ledger left out is recomputed or comes
+// with a fast-forward; the outbox is read only here, so failing to read it is an error.
+RestoredApplication LoadApplication(BftStore* store, const RestoredState& restored,
+                                    uint64_t history_max) {
   RestoredApplication application;
   application.blocks = restored.blocks;
+  application.executed_hash = restored.executed_hash;
+  bool anchored = false;
   for (const Block& block : restored.blocks) {
-    absl::StatusOr<std::optional<Bytes>> stored = store->GetLedger(block.header.post_state_hash);
-    if (!stored.ok() || !*stored) continue;
-    Reader reader(**stored);
-    Ledger ledger = DecodeLedger(&reader);
-    reader.ExpectEnd();
-    if (reader.ok()) application.ledgers.push_back(std::move(ledger));
+    std::optional<Ledger> ledger = StoredLedger(store, block);
+    if (!ledger) continue;
+    anchored |= restored.executed_hash && block.hash() == *restored.executed_hash;
+    application.ledgers.push_back(*std::move(ledger));
+  }
+  std::optional<Hash256> cursor = restored.executed_hash;
+  for (uint64_t step = 0; !anchored && cursor && step < history_max; ++step) {
+    absl::StatusOr<std::optional<Block>> block = store->GetBlock(*cursor);
+    if (!block.ok() || !*block) break;
+    if (std::optional<Ledger> ledger = StoredLedger(store, **block)) {
+      application.ledgers.push_back(*std::move(ledger));
+      anchored = true;
+    }
+    cursor = (*block)->header.parent_hash;
+    application.blocks.push_back(**std::move(block));
   }
   absl::StatusOr<std::vector<CertificateRecord>> outbox = store->Outbox();
-  if (outbox.ok()) application.outbox = *std::move(outbox);
+  if (outbox.ok()) {
+    application.outbox = *std::move(outbox);
+  } else {
+    LogError("reading the certificate outbox failed; undelivered certificates wait for a restart",
+             {{"error", std::string(outbox.status().message())}});
+  }
   absl::StatusOr<std::optional<CertificateRecord>> latest = store->LatestCertificate();
   if (latest.ok() && *latest) application.latest_certificate = (*latest)->identity;
   return application;
@@ -93,7 +123,8 @@ ConsensusNode::ConsensusNode(NodeOptions options, NodeLinks links, RestoredState
     : options_(std::move(options)),
       links_(std::move(links)),
       restored_(std::move(restored)),
-      app_(ApplicationConfigOf(options_), LoadApplication(links_.store, restored_)),
+      app_(ApplicationConfigOf(options_),
+           LoadApplication(links_.store, restored_, options_.committed_history)),
       replica_(WithStateTransfer(options_.replica, &app_)) {
   auto gauge = [registry](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
@@ -311,12 +342,11 @@ void ConsensusNode::Deliver(const std::vector<Commit>& commits,
                           {"hash", ToHex(last.hash())},
                           {"blocks", commit.blocks.size()}});
   }
-  if (!commits.empty()) RunApplication(app_.OnCommits(commits));
   if (fast_forward) {
     (void)links_.store->StoreBlocks({fast_forward->block});
-    RunApplication(app_.OnFastForward(*fast_forward));
     committed_height_->Set(static_cast<double>(fast_forward->block.header.height));
   }
+  if (!commits.empty() || fast_forward) RunApplication(app_.OnDeliver(commits, fast_forward));
   // Blocks decided long ago are never timed again.
   if (first_seen_.size() >= kFirstSeenMax) first_seen_.clear();
 }
@@ -368,7 +398,8 @@ void ConsensusNode::RunApplication(ApplicationOutputs outputs) {
   // makes the restart deliver this decision again, and issuing is idempotent. After a
   // certificate could not be stored, the executed mark stays where it was for the rest
   // of this run: a restart delivers every later decision again and issues them then.
-  if (!StoreCertificates(outputs.certificates)) executed_mark_held_ = true;
+  const std::set<uint64_t> not_stored = StoreCertificates(outputs.certificates);
+  if (!not_stored.empty()) executed_mark_held_ = true;
   if (outputs.committed && !executed_mark_held_) {
     const absl::Status status =
         links_.store->SetCommitted(outputs.committed->first, outputs.committed->second);
@@ -377,13 +408,22 @@ void ConsensusNode::RunApplication(ApplicationOutputs outputs) {
       LogWarn("recording the decision failed", {{"error", std::string(status.message())}});
     }
   }
-  if (outputs.prune_below) (void)links_.store->PruneBlocksBelow(*outputs.prune_below);
-  for (uint64_t pow_height : outputs.retired) {
-    if (!links_.store->RetireFromOutbox(pow_height).ok()) {
+  // While the mark is held, the blocks of the decisions a restart delivers again stay.
+  if (outputs.prune_below && !executed_mark_held_) {
+    (void)links_.store->PruneBlocksBelow(*outputs.prune_below);
+  }
+  for (const CertificateRecord& record : outputs.retired) {
+    if (!links_.store->RetireFromOutbox(record.identity.pow_height).ok()) {
       storage_failures_->Add({{"what", "outbox"}}).Increment();
+      app_.OnRetireFailed(record);
     }
   }
-  for (const InterpreterAsk& ask : outputs.asks) SendToInterpreter(ask);
+  for (const InterpreterAsk& ask : outputs.asks) {
+    // A certificate that is not durable here is not handed on either.
+    const auto* offer = std::get_if<CertificateOffer>(&ask);
+    if (offer != nullptr && not_stored.count(offer->record.identity.pow_height) != 0) continue;
+    SendToInterpreter(ask);
+  }
   for (const RequestTimer& timer : outputs.timers) {
     self_->delayed_send(self_, std::chrono::milliseconds(timer.delay_ms),
                         request_timeout_atom::value, timer.request_id);
@@ -397,20 +437,21 @@ void ConsensusNode::RunApplication(ApplicationOutputs outputs) {
   }
 }
 
-bool ConsensusNode::StoreCertificates(const std::vector<CertificateRecord>& certificates) {
-  bool all_stored = true;
+std::set<uint64_t> ConsensusNode::StoreCertificates(
+    const std::vector<CertificateRecord>& certificates) {
+  std::set<uint64_t> not_stored;
   for (const CertificateRecord& record : certificates) {
     const absl::Status status = links_.store->PutCertificate(record);
     if (!status.ok()) {
       storage_failures_->Add({{"what", "certificate"}}).Increment();
       LogError("storing a certificate failed", {{"error", std::string(status.message())}});
       app_.OnCertificateNotStored(record.identity.pow_height);
-      all_stored = false;
+      not_stored.insert(record.identity.pow_height);
       continue;
     }
     links_.checkpoints->NotifyNewCertificate();
   }
-  return all_stored;
+  return not_stored;
 }
 
 namespace {
@@ -515,6 +556,11 @@ void ConsensusNode::Report(const ApplicationEvent& event) {
       return;
     case Kind::kInterpreterTimeout:
       rejections_->Add({{"reason", "interpreter_timeout"}}).Increment();
+      return;
+    case Kind::kLedgerUnknown:
+      storage_failures_->Add({{"what", "ledger"}}).Increment();
+      LogError("a decided block's ledger cannot be computed here; the executed mark stays below it",
+               {{"height", event.count}, {"block", ToHex(event.hash)}});
       return;
     case Kind::kFastForward:
       fast_forwards_->Increment();

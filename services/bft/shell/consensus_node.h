@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <variant>
 
 #include "common/ledger.h"
@@ -111,8 +112,9 @@ class ConsensusNode final : public EffectHandler {
   void Run(Outputs outputs);
   // Carries out the application's outputs (ApplicationOutputs' order).
   void RunApplication(ApplicationOutputs outputs);
-  // False when a certificate could not be stored: the executed mark is then held.
-  bool StoreCertificates(const std::vector<CertificateRecord>& certificates);
+  // The PoW heights whose certificate could not be stored (the executed mark is then
+  // held, and they are not offered to the interpreter).
+  std::set<uint64_t> StoreCertificates(const std::vector<CertificateRecord>& certificates);
   void SendToInterpreter(const InterpreterAsk& ask);
   void Report(const ApplicationEvent& event);
   void Handle(const NodeEvent& event);

@@ -95,6 +95,7 @@ class BftTestnet {
   // SIGTERM, reaped; returns the exit code (0 for a clean stop).
   int TerminateBft(int i);
   bool BftRunning(int i) { return bfts_[i]->Running(); }
+  pid_t BftPid(int i) const { return bfts_[i]->pid(); }
   std::string BftStderr(int i) const;
 
   // ---- test interpreters.
