@@ -145,6 +145,7 @@ class Simulation : public bft::EffectHandler {
   void Fail(bool* flag, const std::string& violation);
   bool Connected(uint32_t from_node, uint32_t to_node, const bft::Message& message) const;
   void CheckSlot(Node& node, const StreamRecord& record);
+  void HandleApplicationEvent(const Event& event, Node* node);
   // The lock attack. Member 0's replica is about to send `message`: true when the
   // adversary keeps it off the network (always, during an attempt).
   bool AdversaryWithholds(const bft::Message& message);
@@ -735,6 +736,51 @@ void Simulation::ScheduleCandidates() {
   }
 }
 
+// The application's events for a node that is up in the event's epoch.
+void Simulation::HandleApplicationEvent(const Event& event, Node* node) {
+  switch (event.type) {
+    case EventType::kAppCreate: {
+      bft::BodyAnswer answer;
+      answer.request_id = event.value;
+      answer.body = node->interpreter.CreateBody(*event.ledger);
+      RunApplication(event.node, node->app->OnBodyAnswer(answer));
+      break;
+    }
+    case EventType::kAppValidate: {
+      const bool accept = node->interpreter.Validate(event.block->body);
+      RunApplication(event.node, node->app->OnVerdictAnswer({event.value, accept, ""}));
+      break;
+    }
+    case EventType::kAppAck: {
+      // Now and then the interpreter is not done yet: the outbox offers it again.
+      const auto outcome = random_.Chance(0.2) ? bft::CertificateAnswer::Outcome::kProgress
+                                               : bft::CertificateAnswer::Outcome::kDurable;
+      RunApplication(event.node, node->app->OnCertificateAnswer({event.value, outcome}));
+      break;
+    }
+    case EventType::kAppTick:
+      RunApplication(event.node, node->app->OnTick(now_));
+      Schedule(At(now_ + kAppTickMs, EventType::kAppTick, event.node, event.epoch));
+      break;
+    case EventType::kAppTimer:
+      RunApplication(event.node, node->app->OnRequestTimeout(event.value));
+      break;
+    case EventType::kAppResult:
+      for (const bft::BodyReady& body : event.app_result->bodies) {
+        if (!node->up) break;  // Died executing an earlier answer.
+        Process(event.node,
+                node->replica->OnBodyCreated(body.view, body.body, body.post_state_hash));
+      }
+      for (const bft::BlockVerdict& verdict : event.app_result->verdicts) {
+        if (!node->up) break;  // Died executing an earlier answer.
+        Process(event.node, node->replica->OnBlockValidated(verdict.block_hash, verdict.valid));
+      }
+      break;
+    default:
+      break;
+  }
+}
+
 void Simulation::HandleEvent(const Event& event) {
   Node* node = event.type == EventType::kPartition || event.type == EventType::kHeal ||
                        event.type == EventType::kCandidate ||
@@ -763,48 +809,12 @@ void Simulation::HandleEvent(const Event& event) {
       if (live_target) Process(event.node, node->replica->OnTimer(event.timer, event.view));
       break;
     case EventType::kAppCreate:
-      if (live_target) {
-        bft::BodyAnswer answer;
-        answer.request_id = event.value;
-        answer.body = node->interpreter.CreateBody(*event.ledger);
-        RunApplication(event.node, node->app->OnBodyAnswer(answer));
-      }
-      break;
     case EventType::kAppValidate:
-      if (live_target) {
-        const bool accept = node->interpreter.Validate(event.block->body);
-        RunApplication(event.node, node->app->OnVerdictAnswer({event.value, accept, ""}));
-      }
-      break;
     case EventType::kAppAck:
-      if (live_target) {
-        // Now and then the interpreter is not done yet: the outbox offers it again.
-        const auto outcome = random_.Chance(0.2) ? bft::CertificateAnswer::Outcome::kProgress
-                                                 : bft::CertificateAnswer::Outcome::kDurable;
-        RunApplication(event.node, node->app->OnCertificateAnswer({event.value, outcome}));
-      }
-      break;
     case EventType::kAppTick:
-      if (live_target) {
-        RunApplication(event.node, node->app->OnTick(now_));
-        Schedule(At(now_ + kAppTickMs, EventType::kAppTick, event.node, event.epoch));
-      }
-      break;
     case EventType::kAppTimer:
-      if (live_target) RunApplication(event.node, node->app->OnRequestTimeout(event.value));
-      break;
     case EventType::kAppResult:
-      if (live_target) {
-        for (const bft::BodyReady& body : event.app_result->bodies) {
-          if (!node->up) break;  // Died executing an earlier answer.
-          Process(event.node,
-                  node->replica->OnBodyCreated(body.view, body.body, body.post_state_hash));
-        }
-        for (const bft::BlockVerdict& verdict : event.app_result->verdicts) {
-          if (!node->up) break;  // Died executing an earlier answer.
-          Process(event.node, node->replica->OnBlockValidated(verdict.block_hash, verdict.valid));
-        }
-      }
+      if (live_target) HandleApplicationEvent(event, node);
       break;
     case EventType::kCrash:
       if (node->up && node->effects_left < 0) {
