@@ -26,16 +26,22 @@ class ChainServer::Service final : public v1::Chain::Service {
 class ChainServer::Attachment {
  public:
   Attachment(uint64_t id, grpc::ServerContext* context, size_t queue_max)
-      : id_(id), context_(context), queue_(queue_max) {}
+      : id_(id), queue_(queue_max) {
+    canceller_.Set([context] { context->TryCancel(); });
+  }
 
   uint64_t id() const { return id_; }
-  void Cancel() { context_->TryCancel(); }
+  // Safe from any thread, also after the handler returned (then it does nothing): Stop
+  // or a newer stream may hold the attachment while gRPC destroys the context.
+  void Cancel() { canceller_.Cancel(); }
+  // Called by the handler before it returns.
+  void End() { canceller_.End(); }
 
   OutboundQueue<v1::InterpreterToAdapter>& queue() { return queue_; }
 
  private:
   const uint64_t id_;
-  grpc::ServerContext* const context_;
+  StreamCanceller canceller_;
   OutboundQueue<v1::InterpreterToAdapter> queue_;
 };
 
@@ -205,6 +211,7 @@ grpc::Status ChainServer::Serve(grpc::ServerContext* context, Stream* stream) {
   // A writer blocked on a peer that stopped reading would never notice the close.
   if (!ended.ok()) attachment->Cancel();
   writer.join();
+  attachment->End();  // The context dies with this handler.
   bool was_current = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
