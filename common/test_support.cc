@@ -57,18 +57,9 @@ CheckpointCertificate MakeSignedCertificate(
     next.content_root = ContentRoot(Body{});
     headers.push_back(next);
   }
-  VoteStatement statement;
-  statement.protocol_id = federation.protocol_id();
-  statement.phase = Phase::kCommit;
-  statement.view = headers.back().view;
-  statement.block_hash = HeaderHash(headers.back());
-  statement.justify_view = statement.view;
-  std::vector<std::pair<uint32_t, Signature>> votes;
-  for (const auto& [index, key] : signers) {
-    votes.emplace_back(index, SignVote(key, federation.id(), statement));
-  }
   std::optional<CheckpointCertificate> certificate = MakeCheckpointCertificate(
-      headers, body, AssembleQuorumCertificate(federation, statement, votes));
+      headers, body,
+      MakeCommitQc(federation, signers, HeaderHash(headers.back()), headers.back().view));
   METRONOME_ASSERT(certificate.has_value());
   return *certificate;
 }
@@ -79,6 +70,29 @@ CheckpointCertificate MakeCertificateSignedByQuorum(const TestFederation& test,
   std::vector<std::pair<uint32_t, SigningKey>> signers;
   for (uint32_t i = 0; i < test.federation.q(); ++i) signers.emplace_back(i, test.keys[i]);
   return MakeSignedCertificate(test.federation, signers, candidate, header_count);
+}
+
+QuorumCertificate MakeCommitQc(const Federation& federation,
+                               const std::vector<std::pair<uint32_t, SigningKey>>& signers,
+                               const Hash256& block_hash, uint64_t view) {
+  VoteStatement statement;
+  statement.protocol_id = federation.protocol_id();
+  statement.phase = Phase::kCommit;
+  statement.view = view;
+  statement.block_hash = block_hash;
+  statement.justify_view = view;
+  std::vector<std::pair<uint32_t, Signature>> votes;
+  for (const auto& [index, key] : signers) {
+    votes.emplace_back(index, SignVote(key, federation.id(), statement));
+  }
+  return AssembleQuorumCertificate(federation, statement, votes);
+}
+
+QuorumCertificate MakeQuorumCommitQc(const TestFederation& test, const Hash256& block_hash,
+                                     uint64_t view) {
+  std::vector<std::pair<uint32_t, SigningKey>> signers;
+  for (uint32_t i = 0; i < test.federation.q(); ++i) signers.emplace_back(i, test.keys[i]);
+  return MakeCommitQc(test.federation, signers, block_hash, view);
 }
 
 }  // namespace metronome::testing

@@ -29,6 +29,14 @@ CheckpointCertificate MakeSignedCertificate(
     const Federation& federation, const std::vector<std::pair<uint32_t, SigningKey>>& signers,
     const CheckpointCandidate& candidate, uint32_t header_count = 1, uint64_t view = 7);
 
+// A Commit QC over `block_hash` at `view` (justify view the same) signed by `signers`.
+QuorumCertificate MakeCommitQc(const Federation& federation,
+                               const std::vector<std::pair<uint32_t, SigningKey>>& signers,
+                               const Hash256& block_hash, uint64_t view);
+// The same, signed by the first q members of `test`.
+QuorumCertificate MakeQuorumCommitQc(const TestFederation& test, const Hash256& block_hash,
+                                     uint64_t view);
+
 // The first q members of `test` sign.
 CheckpointCertificate MakeCertificateSignedByQuorum(const TestFederation& test,
                                                     const CheckpointCandidate& candidate,

@@ -30,17 +30,8 @@ bft::CertificateRecord CertificateOver(const TestFederation& test, size_t count,
     parent_hash = block.hash();
     commit.blocks.push_back(std::move(block));
   }
-  VoteStatement statement;
-  statement.protocol_id = test.federation.protocol_id();
-  statement.phase = Phase::kCommit;
-  statement.view = commit.blocks.back().header.view;
-  statement.block_hash = parent_hash;
-  statement.justify_view = statement.view;
-  std::vector<std::pair<uint32_t, Signature>> votes;
-  for (uint32_t i = 0; i < test.federation.q(); ++i) {
-    votes.emplace_back(i, SignVote(test.keys[i], test.federation.id(), statement));
-  }
-  commit.commit_qc = AssembleQuorumCertificate(test.federation, statement, votes);
+  commit.commit_qc =
+      metronome::testing::MakeQuorumCommitQc(test, parent_hash, commit.blocks.back().header.view);
   const std::vector<CheckpointCertificate> certificates =
       bft::CertificatesFor(commit, kCertificateHeadersMax);
   EXPECT_EQ(certificates.size(), 1u);

@@ -54,17 +54,8 @@ class ApplicationTest : public ::testing::Test {
   Commit Decide(const std::vector<Block>& blocks) {
     Commit commit;
     commit.blocks = blocks;
-    VoteStatement statement;
-    statement.protocol_id = test_.federation.protocol_id();
-    statement.phase = Phase::kCommit;
-    statement.view = blocks.back().header.view;
-    statement.block_hash = blocks.back().hash();
-    statement.justify_view = statement.view;
-    std::vector<std::pair<uint32_t, Signature>> votes;
-    for (uint32_t i = 0; i < test_.federation.q(); ++i) {
-      votes.emplace_back(i, SignVote(test_.keys[i], test_.federation.id(), statement));
-    }
-    commit.commit_qc = AssembleQuorumCertificate(test_.federation, statement, votes);
+    commit.commit_qc = metronome::testing::MakeQuorumCommitQc(test_, blocks.back().hash(),
+                                                              blocks.back().header.view);
     return commit;
   }
 

@@ -41,17 +41,7 @@ class CheckpointBuilderTest : public ::testing::Test {
       parent_hash = block.hash();
       commit.blocks.push_back(std::move(block));
     }
-    VoteStatement statement;
-    statement.protocol_id = test_.federation.protocol_id();
-    statement.phase = Phase::kCommit;
-    statement.view = view;
-    statement.block_hash = parent_hash;
-    statement.justify_view = view;
-    std::vector<std::pair<uint32_t, Signature>> votes;
-    for (uint32_t i = 0; i < test_.federation.q(); ++i) {
-      votes.emplace_back(i, SignVote(test_.keys[i], test_.federation.id(), statement));
-    }
-    commit.commit_qc = AssembleQuorumCertificate(test_.federation, statement, votes);
+    commit.commit_qc = metronome::testing::MakeQuorumCommitQc(test_, parent_hash, view);
     return commit;
   }
 
